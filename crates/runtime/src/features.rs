@@ -1,0 +1,1 @@
+//! The `features` document (runc's JSON shape): what this runtime supports.

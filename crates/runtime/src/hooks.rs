@@ -1,0 +1,1 @@
+//! OCI hooks: run each program with the state JSON on stdin, its args, env and timeout.

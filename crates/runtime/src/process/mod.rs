@@ -1,0 +1,8 @@
+//! The process model: the runtime clones the container's init into new namespaces; parent and child
+//! talk over a socket pair (see `channel`); the init sets up the container, reports ready, parks on the
+//! exec fifo until `start`, then becomes the user's process.
+
+pub mod channel;
+pub mod identity;
+pub mod init;
+pub mod spawn;

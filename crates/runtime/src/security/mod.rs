@@ -1,0 +1,1 @@
+//! Capabilities, no_new_privs and (later) seccomp and LSM labels.

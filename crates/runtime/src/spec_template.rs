@@ -1,0 +1,1 @@
+//! The config.json that `spec` writes: runc's default, or the rootless variant.
