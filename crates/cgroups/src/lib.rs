@@ -3,6 +3,23 @@
 //! STUB: the API the runtime uses; the real managers land here.
 
 use std::io;
+use std::path::PathBuf;
+
+/// One hierarchy the container's cgroup lives on: what the rootfs code needs to give the container a
+/// /sys/fs/cgroup of its own.
+#[derive(Debug, Clone)]
+pub struct Hierarchy {
+    /// Directory name under /sys/fs/cgroup inside the container ("memory", "cpu,cpuacct", "unified",
+    /// "systemd"); empty on a pure v2 host, where the hierarchy is /sys/fs/cgroup itself.
+    pub mount_dir: String,
+    /// The container's cgroup directory on the host (bind-mounted when there is no cgroup namespace).
+    pub host_path: PathBuf,
+    /// "cgroup" (v1) or "cgroup2".
+    pub fs_type: &'static str,
+    /// Mount data for a fresh mount inside a cgroup namespace: "memory", "cpu,cpuacct",
+    /// "none,name=systemd"; empty for cgroup2.
+    pub options: String,
+}
 
 /// A container's cgroup, on every hierarchy the host has.
 #[derive(Debug, Clone)]
@@ -60,6 +77,11 @@ impl Cgroup {
 }
 
 impl Cgroup {
+    /// The hierarchies the container's cgroup exists on.
+    pub fn hierarchies(&self) -> Vec<Hierarchy> {
+        Vec::new()
+    }
+
     /// Is the cgroup frozen (paused)?
     pub fn is_frozen(&self) -> bool {
         false
