@@ -16,6 +16,9 @@ pub enum Error {
     /// A syscall or file operation failed while doing `context`.
     #[error("{context}: {source}")]
     Io { context: String, source: io::Error },
+    /// No container has this id.
+    #[error("container {0} does not exist")]
+    NotFound(String),
     /// Anything else, already phrased for the user.
     #[error("{0}")]
     Msg(String),

@@ -91,18 +91,33 @@ impl ContainerDir {
 
     /// Open and lock the state directory of an existing container.
     pub fn open(root: &Path, id: &str) -> Result<Self> {
+        let d = Self::peek(root, id)?;
+        fd::flock_exclusive(d._lock.as_fd()).context(|| format!("locking {}", d.dir.display()))?;
+        Ok(d)
+    }
+
+    /// Open without locking, to read the state (it is always written atomically).
+    pub fn peek(root: &Path, id: &str) -> Result<Self> {
         validate_id(id)?;
         let dir = root.join(id);
         if !dir.join(STATE_FILE).exists() {
-            return Err(Error::msg(format!("container {id} does not exist")));
+            return Err(Error::NotFound(id.to_string()));
         }
-        Self::lock(dir)
+        let file = File::open(&dir).context(|| format!("opening {}", dir.display()))?;
+        Ok(ContainerDir { dir, _lock: file })
     }
 
     fn lock(dir: PathBuf) -> Result<Self> {
         let lock = File::open(&dir).context(|| format!("opening {}", dir.display()))?;
         fd::flock_exclusive(lock.as_fd()).context(|| format!("locking {}", dir.display()))?;
         Ok(ContainerDir { dir, _lock: lock })
+    }
+
+    /// The lock's descriptor: the init must close its inherited copy, or it would hold the lock
+    /// for as long as it is parked.
+    pub fn lock_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        self._lock.as_raw_fd()
     }
 
     pub fn fifo(&self) -> PathBuf {
@@ -151,27 +166,36 @@ pub fn init_alive(state: &State) -> bool {
         && !matches!(process::process_state(state.pid), Some('Z' | 'X') | None)
 }
 
-/// The state in runc's JSON shape, as `state` prints it and hooks read it.
-pub fn public_json(state: &State, status: Status) -> serde_json::Value {
-    let pid = if status == Status::Stopped {
-        0
-    } else {
-        state.pid
+/// The state in runc's JSON shape and field order, as `state` prints it and hooks read it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PublicState<'a> {
+    oci_version: &'a str,
+    id: &'a str,
+    pid: i32,
+    status: &'a str,
+    bundle: &'a Path,
+    rootfs: &'a Path,
+    created: &'a str,
+    owner: &'a str,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    annotations: &'a BTreeMap<String, String>,
+}
+
+/// The state as JSON text (indented, like runc's `state`), for printing and for hooks' stdin.
+pub fn public_json(state: &State, status: Status) -> String {
+    let public = PublicState {
+        oci_version: crate::OCI_VERSION,
+        id: &state.id,
+        pid: if status == Status::Stopped { 0 } else { state.pid },
+        status: status.as_str(),
+        bundle: &state.bundle,
+        rootfs: &state.rootfs,
+        created: &state.created,
+        owner: "",
+        annotations: &state.annotations,
     };
-    let mut v = serde_json::json!({
-        "ociVersion": crate::OCI_VERSION,
-        "id": state.id,
-        "pid": pid,
-        "status": status.as_str(),
-        "bundle": state.bundle,
-        "rootfs": state.rootfs,
-        "created": state.created,
-        "owner": "",
-    });
-    if !state.annotations.is_empty() {
-        v["annotations"] = serde_json::to_value(&state.annotations).unwrap_or_default();
-    }
-    v
+    serde_json::to_string_pretty(&public).unwrap_or_default()
 }
 
 /// The current time as RFC 3339 in UTC with nanoseconds, like runc's `created`.

@@ -1,7 +1,17 @@
-//! One file per command: parse is done by clap, each command calls the runtime library and prints.
+//! One file per command: clap has parsed the flags; each command calls the runtime library and
+//! prints. They return the process exit code.
+
+mod create;
+mod delete;
+mod kill;
+mod list;
+mod run;
+mod start;
+mod state;
 
 use crate::cli::{Cli, Command};
-use runtime::Result;
+use runtime::container::Runtime;
+use runtime::{Error, Result};
 
 pub fn dispatch(cli: &Cli) -> Result<i32> {
     if cli.version {
@@ -9,19 +19,32 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         return Ok(0);
     }
     let Some(command) = &cli.command else {
-        return Err(runtime::Error::msg("no command given (try --help)"));
+        return Err(Error::msg("no command given (try --help)"));
     };
+    let rt = Runtime { root: cli.root.clone() };
     match command {
-        _ => Err(runtime::Error::msg("not implemented yet")),
+        Command::Create(args) => create::run(cli, &rt, args),
+        Command::Start(args) => start::run(&rt, args),
+        Command::Run(args) => run::run(cli, &rt, args),
+        Command::State(args) => state::run(&rt, args),
+        Command::Kill(args) => kill::run(&rt, args),
+        Command::Delete(args) => delete::run(&rt, args),
+        Command::List(args) => list::run(&rt, args),
+        Command::Spec(_) | Command::Features => Err(Error::msg("not implemented yet")),
     }
 }
 
 /// runc's version format, line by line: name + version, commit, spec.
 fn print_version() {
     println!("coracle-runtime version {}", env!("CARGO_PKG_VERSION"));
-    println!(
-        "commit: {}",
-        option_env!("CORACLE_COMMIT").unwrap_or("unknown")
-    );
+    println!("commit: {}", option_env!("CORACLE_COMMIT").unwrap_or("unknown"));
     println!("spec: {}", runtime::OCI_VERSION);
+}
+
+/// The global flags that are accepted but not supported yet.
+fn refuse_unsupported(cli: &Cli) -> Result<()> {
+    if cli.systemd_cgroup {
+        return Err(Error::msg("--systemd-cgroup: not supported yet (cgroups are managed directly)"));
+    }
+    Ok(())
 }

@@ -1,1 +1,142 @@
-//! TODO
+//! `create`: load the bundle, make the state directory, exec fifo and cgroup, clone the init and wait
+//! until it is parked. On failure everything made so far is undone: no state, cgroup or process stays.
+
+use super::Runtime;
+use crate::hooks;
+use crate::namespaces::Namespaces;
+use crate::process::init::InitConfig;
+use crate::process::spawn::{self, Spawned};
+use crate::spec::{self, Bundle};
+use crate::state::{self, ContainerDir, State, Status};
+use crate::sys::{fd, signal::SigSet};
+use crate::terminal;
+use crate::{Context, Result};
+use cgroups::Cgroup;
+use std::path::{Path, PathBuf};
+
+/// `create`'s flags.
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    pub bundle: PathBuf,
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: u32,
+}
+
+/// `coracle-runtime create`: the container is created and its init parked when this returns.
+pub fn create(rt: &Runtime, id: &str, opts: &CreateOptions) -> Result<()> {
+    create_container(rt, id, opts, false, SigSet::empty()).map(drop)
+}
+
+/// Create a container; `foreground` means `run` without `-d` (the pty master comes back to us).
+/// `signal_mask` is the mask the init restores (the caller may have blocked signals to forward).
+pub(crate) fn create_container(
+    rt: &Runtime,
+    id: &str,
+    opts: &CreateOptions,
+    foreground: bool,
+    signal_mask: SigSet,
+) -> Result<Spawned> {
+    let bundle = spec::load(&opts.bundle)?;
+    let terminal = bundle.spec.process().as_ref().and_then(|p| p.terminal()).unwrap_or(false);
+    terminal::check_combination(terminal, !foreground, opts.console_socket.as_deref())?;
+    let ns = Namespaces::from_spec(&bundle.spec)?;
+    let dir = ContainerDir::create(&rt.root, id)?;
+    let mut cgroup = None;
+    let made = build(id, opts, &bundle, &ns, &dir, foreground, signal_mask, &mut cgroup);
+    if made.is_err() {
+        if let Some(cg) = cgroup {
+            let _ = cg.remove();
+        }
+        let _ = dir.remove();
+    }
+    made
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build(
+    id: &str,
+    opts: &CreateOptions,
+    bundle: &Bundle,
+    ns: &Namespaces,
+    dir: &ContainerDir,
+    foreground: bool,
+    signal_mask: SigSet,
+    cgroup_slot: &mut Option<Cgroup>,
+) -> Result<Spawned> {
+    let spec = &bundle.spec;
+    fd::mkfifo(&dir.fifo(), 0o622).context(|| format!("creating {}", dir.fifo().display()))?;
+    let linux = spec.linux().as_ref();
+    let cgroups_path = linux.and_then(|l| l.cgroups_path().as_ref()).map(|p| p.to_string_lossy().into_owned());
+    let cgroup = Cgroup::create(cgroups_path.as_deref().unwrap_or(""), id, linux.and_then(|l| l.resources().as_ref()))
+        .map_err(|e| crate::Error::msg(format!("linux.cgroupsPath: creating the container's cgroup: {e}")))?;
+    let cgroup = &*cgroup_slot.insert(cgroup);
+    let hierarchies = cgroup.hierarchies();
+
+    let mut record = State {
+        id: id.to_string(),
+        pid: 0,
+        pid_start: 0,
+        bundle: bundle.dir.clone(),
+        rootfs: bundle.rootfs.clone(),
+        created: state::now_rfc3339(),
+        annotations: spec.annotations().clone().unwrap_or_default().into_iter().collect(),
+        cgroup_path: cgroup.path().to_string(),
+        hooks: spec.hooks().clone(),
+    };
+    let h = spec.hooks().as_ref();
+    let has_create_hooks = h.is_some_and(|h| {
+        [h.prestart(), h.create_runtime(), h.create_container(), h.start_container()]
+            .iter()
+            .any(|l| l.as_ref().is_some_and(|l| !l.is_empty()))
+    });
+    let cfg = InitConfig {
+        id,
+        spec,
+        rootfs: &bundle.rootfs,
+        ns,
+        fifo: &dir.fifo(),
+        console_socket: opts.console_socket.as_deref(),
+        terminal_to_parent: foreground,
+        no_pivot: opts.no_pivot,
+        no_new_keyring: opts.no_new_keyring,
+        preserve_fds: opts.preserve_fds,
+        cgroup_mounts: &hierarchies,
+        lock_fd: dir.lock_fd(),
+        signal_mask,
+        has_create_hooks,
+    };
+    let join = |pid| {
+        cgroup.add_process(pid).map_err(|e| crate::Error::msg(format!("joining cgroup {}: {e}", cgroup.path())))
+    };
+    let runtime_hooks = |pid| {
+        let mut creating = record.clone();
+        creating.pid = pid;
+        let json = state::public_json(&creating, Status::Creating);
+        if let Some(h) = spec.hooks() {
+            hooks::run("prestart", h.prestart().as_deref().unwrap_or_default(), json.as_bytes())?;
+            hooks::run("createRuntime", h.create_runtime().as_deref().unwrap_or_default(), json.as_bytes())?;
+        }
+        Ok(json)
+    };
+    let spawned = spawn::spawn(&cfg, &join, &runtime_hooks)?;
+    record.pid = spawned.pid;
+    record.pid_start = crate::sys::process::process_start_time(spawned.pid).unwrap_or(0);
+    let saved = dir.save(&record).and_then(|_| write_pid_file(opts.pid_file.as_deref(), spawned.pid));
+    if let Err(e) = saved {
+        let _ = crate::sys::process::kill(spawned.pid, libc::SIGKILL);
+        let _ = crate::sys::process::waitpid(spawned.pid, false);
+        return Err(e);
+    }
+    Ok(spawned)
+}
+
+/// Write the pid file atomically (containerd reads it as soon as create returns).
+fn write_pid_file(path: Option<&Path>, pid: libc::pid_t) -> Result<()> {
+    let Some(path) = path else { return Ok(()) };
+    let tmp = path.with_extension("coracle-tmp");
+    std::fs::write(&tmp, pid.to_string()).context(|| format!("--pid-file: writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).context(|| format!("--pid-file: writing {}", path.display()))
+}

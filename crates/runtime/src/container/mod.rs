@@ -8,6 +8,13 @@ mod list;
 mod run;
 mod start;
 
+pub use create::{create, CreateOptions};
+pub use delete::delete;
+pub use kill::{kill, parse_signal};
+pub use list::{list, state};
+pub use run::run;
+pub use start::start;
+
 use std::path::PathBuf;
 
 /// Options that every command shares (runc's global flags).

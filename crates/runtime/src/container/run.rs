@@ -1,1 +1,110 @@
-//! TODO
+//! `run`: create and start; in the foreground, relay the terminal, forward signals and return the
+//! container's exit code, then delete it (unless --keep).
+
+use super::{create::create_container, delete, start, CreateOptions, Runtime};
+use crate::sys::process::{self, Exit};
+use crate::sys::{fd, signal};
+use crate::terminal::{self, RawMode};
+use crate::{Context, Result};
+use std::os::fd::{AsFd, OwnedFd};
+
+/// Signals the runtime passes on to the container's init while it waits.
+const FORWARDED: &[libc::c_int] = &[
+    libc::SIGHUP,
+    libc::SIGINT,
+    libc::SIGQUIT,
+    libc::SIGTERM,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGWINCH,
+    libc::SIGCONT,
+    libc::SIGALRM,
+    libc::SIGPWR,
+];
+
+/// Run the container; returns the exit code for the runtime to exit with.
+pub fn run(rt: &Runtime, id: &str, opts: &CreateOptions, detach: bool, keep: bool) -> Result<i32> {
+    if detach {
+        create_container(rt, id, opts, false, signal::SigSet::empty())?;
+        start(rt, id)?;
+        return Ok(0);
+    }
+    // Block before the clone: a container that exits at once then leaves a pending SIGCHLD, never a
+    // missed one.
+    let set = FORWARDED.iter().fold(signal::SigSet::empty().add(libc::SIGCHLD), |s, &sig| s.add(sig));
+    let old = set.block().context(|| "blocking signals")?;
+    let sigfd = set.signalfd().context(|| "creating a signalfd")?;
+    let spawned = create_container(rt, id, opts, true, old)?;
+    let exit = match start(rt, id) {
+        Ok(()) => wait(spawned.pid, &sigfd, spawned.master),
+        Err(e) => {
+            let _ = delete(rt, id, true);
+            return Err(e);
+        }
+    };
+    if !keep {
+        delete(rt, id, true)?;
+    }
+    Ok(exit?.status())
+}
+
+/// Wait for the init, forwarding signals and relaying the pty if there is one.
+fn wait(pid: libc::pid_t, sigfd: &OwnedFd, master: Option<OwnedFd>) -> Result<Exit> {
+    let _raw = master.as_ref().map(|_| RawMode::enter());
+    if let Some(m) = &master {
+        terminal::copy_winsize(m.as_fd());
+    }
+    let stdin = fd::borrow_raw(0);
+    let stdout = fd::borrow_raw(1);
+    let mut stdin_open = master.is_some();
+    loop {
+        let mut fds = vec![sigfd.as_fd()];
+        if let Some(m) = &master {
+            fds.push(m.as_fd());
+            if stdin_open {
+                fds.push(stdin);
+            }
+        }
+        let ready = fd::poll_readable(&fds, -1).context(|| "waiting for the container")?.unwrap_or_default();
+        if let (Some(m), Some(&r)) = (&master, ready.get(1)) {
+            if r != 0 {
+                terminal::pump(m.as_fd(), stdout);
+            }
+        }
+        if let (Some(m), Some(&r)) = (&master, ready.get(2)) {
+            if r != 0 && !terminal::pump(stdin, m.as_fd()) {
+                stdin_open = false;
+            }
+        }
+        if ready[0] == 0 {
+            continue;
+        }
+        match signal::read_signalfd(sigfd).context(|| "reading signals")? {
+            libc::SIGCHLD => {
+                if let Some((_, exit)) = process::waitpid(pid, true).context(|| "waiting for the init")? {
+                    if let Some(m) = &master {
+                        drain(m);
+                    }
+                    return Ok(exit);
+                }
+            }
+            libc::SIGWINCH => {
+                if let Some(m) = &master {
+                    terminal::copy_winsize(m.as_fd());
+                }
+            }
+            sig => {
+                let _ = process::kill(pid, sig);
+            }
+        }
+    }
+}
+
+/// Copy what the container wrote to its terminal before it exited.
+fn drain(master: &OwnedFd) {
+    while let Ok(Some(r)) = fd::poll_readable(&[master.as_fd()], 0) {
+        if r[0] == 0 || !terminal::pump(master.as_fd(), fd::borrow_raw(1)) {
+            break;
+        }
+    }
+}

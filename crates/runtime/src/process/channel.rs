@@ -1,1 +1,137 @@
-//! TODO
+//! The parent/child protocol: small typed messages over a SOCK_SEQPACKET pair. Every step of the init
+//! that can fail sends its error back, so the caller prints the child's real error, not "EOF".
+
+use crate::sys::fd;
+use crate::{Context, Error, Result};
+use std::os::fd::{AsFd, OwnedFd};
+
+/// One message between the runtime (parent) and the container's init (child).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Msg {
+    /// Parent → child: the uid/gid maps of the new user namespace are written.
+    Mapped,
+    /// Parent → child: the init is in its cgroup (sent only when a cgroup namespace must be made after).
+    CgroupJoined,
+    /// Child → parent: namespaces and mounts are ready; run the prestart/createRuntime hooks now.
+    RunHooks,
+    /// Parent → child: those hooks are done; the text is the state JSON for the container's own hooks.
+    HooksDone(String),
+    /// Child → parent: the pty master is attached (runs in the foreground with a terminal).
+    Terminal,
+    /// Child → parent: the container is created; the init is about to park on the exec fifo.
+    Ready,
+    /// Child → parent: setup failed; the text is the whole error line.
+    Error(String),
+}
+
+impl Msg {
+    fn encode(&self) -> Vec<u8> {
+        let (tag, text) = match self {
+            Msg::Mapped => (b'M', ""),
+            Msg::CgroupJoined => (b'C', ""),
+            Msg::RunHooks => (b'H', ""),
+            Msg::HooksDone(s) => (b'D', s.as_str()),
+            Msg::Terminal => (b'T', ""),
+            Msg::Ready => (b'R', ""),
+            Msg::Error(e) => (b'E', e.as_str()),
+        };
+        let mut buf = Vec::with_capacity(1 + text.len());
+        buf.push(tag);
+        buf.extend_from_slice(text.as_bytes());
+        buf
+    }
+
+    fn decode(buf: &[u8]) -> Option<Msg> {
+        let (&tag, rest) = buf.split_first()?;
+        Some(match tag {
+            b'M' => Msg::Mapped,
+            b'C' => Msg::CgroupJoined,
+            b'H' => Msg::RunHooks,
+            b'D' => Msg::HooksDone(String::from_utf8_lossy(rest).into_owned()),
+            b'T' => Msg::Terminal,
+            b'R' => Msg::Ready,
+            b'E' => Msg::Error(String::from_utf8_lossy(rest).into_owned()),
+            _ => return None,
+        })
+    }
+}
+
+/// One end of the socket pair.
+pub struct Channel(OwnedFd);
+
+/// A connected pair: (parent's end, child's end).
+pub fn pair() -> Result<(Channel, Channel)> {
+    let (a, b) = fd::seqpacket_pair().context(|| "creating the init socket pair")?;
+    Ok((Channel(a), Channel(b)))
+}
+
+impl Channel {
+    pub fn send(&self, msg: &Msg) -> Result<()> {
+        fd::send_with_fd(self.0.as_fd(), &msg.encode(), None).context(|| format!("sending {msg:?}"))
+    }
+
+    /// Send a message with a file descriptor attached (SCM_RIGHTS).
+    pub fn send_fd(&self, msg: &Msg, attached: &OwnedFd) -> Result<()> {
+        fd::send_with_fd(self.0.as_fd(), &msg.encode(), Some(attached.as_fd()))
+            .context(|| format!("sending {msg:?}"))
+    }
+
+    /// Receive the next message; EOF (the other side exited) is an error.
+    pub fn recv(&self) -> Result<(Msg, Option<OwnedFd>)> {
+        let mut buf = vec![0u8; 8192];
+        let (n, attached) = fd::recv_with_fd(self.0.as_fd(), &mut buf).context(|| "reading from the init socket")?;
+        if n == 0 {
+            return Err(Error::msg("container init exited before it was ready"));
+        }
+        let msg = Msg::decode(&buf[..n]).ok_or_else(|| Error::msg("container init sent a malformed message"))?;
+        Ok((msg, attached))
+    }
+
+    /// Receive and require `want`; the other side's error is passed through.
+    pub fn expect(&self, want: Msg) -> Result<()> {
+        match self.recv()?.0 {
+            m if m == want => Ok(()),
+            other => Err(unexpected(other, &format!("{want:?}"))),
+        }
+    }
+}
+
+/// The error for a message that was not the one the protocol expects next.
+pub fn unexpected(got: Msg, want: &str) -> Error {
+    match got {
+        Msg::Error(e) => Error::Msg(e),
+        other => Error::msg(format!("container init protocol: expected {want}, got {other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip() {
+        let all = [
+            Msg::Mapped,
+            Msg::CgroupJoined,
+            Msg::RunHooks,
+            Msg::HooksDone("{}".into()),
+            Msg::Terminal,
+            Msg::Ready,
+            Msg::Error("mounts[2] (/x): denied".into()),
+        ];
+        for m in all {
+            assert_eq!(Msg::decode(&m.encode()), Some(m));
+        }
+        assert_eq!(Msg::decode(b""), None);
+        assert_eq!(Msg::decode(b"?"), None);
+    }
+
+    #[test]
+    fn errors_and_eof_cross_the_socket() {
+        let (a, b) = pair().unwrap();
+        b.send(&Msg::Error("boom".into())).unwrap();
+        assert_eq!(a.expect(Msg::Ready).unwrap_err().to_string(), "boom");
+        drop(b);
+        assert!(a.recv().unwrap_err().to_string().contains("exited before it was ready"));
+    }
+}

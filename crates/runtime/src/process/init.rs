@@ -1,1 +1,209 @@
-//! TODO
+//! The container's init, from the clone until exec: it runs in the new namespaces, builds the root
+//! filesystem, reports ready, parks on the exec fifo until `start`, then becomes the user's process.
+//! Errors before the park go back to the runtime over the channel; after it, through the fifo to
+//! `start`.
+
+use super::channel::{unexpected, Channel, Msg};
+use super::identity::{find_program, Identity};
+use crate::namespaces::Namespaces;
+use crate::rootfs::{self, RootfsOptions};
+use crate::sys::{fd, process, signal};
+use crate::{hooks, terminal, Context, Error, Result};
+use oci_spec::runtime::{LinuxNamespaceType, Process, Spec};
+use std::ffi::CString;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+/// What the init needs to know; built by the parent before the clone.
+pub struct InitConfig<'a> {
+    pub id: &'a str,
+    pub spec: &'a Spec,
+    pub rootfs: &'a Path,
+    pub ns: &'a Namespaces,
+    pub fifo: &'a Path,
+    pub console_socket: Option<&'a Path>,
+    /// `run` in the foreground with a terminal: the pty master goes to the runtime.
+    pub terminal_to_parent: bool,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: u32,
+    pub cgroup_mounts: &'a [cgroups::Hierarchy],
+    /// The state directory's lock, inherited through the clone: closed first thing in the child.
+    pub lock_fd: std::os::fd::RawFd,
+    /// The signal mask to restore (the parent blocks signals before the clone).
+    pub signal_mask: signal::SigSet,
+    /// Whether any hook runs while the container is created (prestart, createRuntime,
+    /// createContainer, startContainer): then the parent sends the state for them.
+    pub has_create_hooks: bool,
+}
+
+/// What the init holds while parked.
+struct Parked {
+    program: PathBuf,
+    identity: Identity,
+    fifo: File,
+    state_json: String,
+}
+
+/// Entry point in the child; never returns.
+pub fn run(cfg: &InitConfig, chan: Channel) -> ! {
+    process::close(cfg.lock_fd);
+    let _ = cfg.signal_mask.set_mask();
+    match setup(cfg, &chan) {
+        Ok(parked) => {
+            drop(chan);
+            let err = park_and_exec(cfg, parked);
+            // Only reached on failure; `start` reports what the init wrote to the fifo.
+            let _ = err;
+            process::exit_now(127)
+        }
+        Err(e) => {
+            let _ = chan.send(&Msg::Error(e.to_string()));
+            process::exit_now(1)
+        }
+    }
+}
+
+fn process_of(spec: &Spec) -> Result<&Process> {
+    spec.process().as_ref().ok_or_else(|| Error::msg("process: is required to create a container"))
+}
+
+/// Everything up to the point where the container is created and the init can park.
+fn setup(cfg: &InitConfig, chan: &Channel) -> Result<Parked> {
+    let spec = cfg.spec;
+    let proc_ = process_of(spec)?;
+    if cfg.ns.has_new(LinuxNamespaceType::User) {
+        chan.expect(Msg::Mapped)?;
+        // Become root of the new namespace (fails harmlessly if 0 is not mapped).
+        let _ = process::setresgid(0).and_then(|_| process::setresuid(0));
+    }
+    cfg.ns.enter_in_child()?;
+    if cfg.ns.new_cgroup {
+        chan.expect(Msg::CgroupJoined)?;
+        process::unshare(libc::CLONE_NEWCGROUP).context(|| "creating the cgroup namespace")?;
+    }
+    set_names(spec)?;
+    if !cfg.no_new_keyring {
+        process::join_session_keyring(&format!("_ses.{}", cfg.id)).context(|| "creating the session keyring")?;
+    }
+    let identity = Identity::from_process(proc_)?;
+    Identity::apply_limits(proc_)?;
+    let fifo_path = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_CLOEXEC)
+        .open(cfg.fifo)
+        .context(|| format!("opening {}", cfg.fifo.display()))?;
+
+    let opts = RootfsOptions {
+        spec,
+        rootfs: cfg.rootfs,
+        no_pivot: cfg.no_pivot,
+        userns: cfg.ns.has_new(LinuxNamespaceType::User) || cfg.ns.joins_user(),
+        console: proc_.terminal() == Some(true),
+        cgroupns: cfg.ns.new_cgroup,
+        cgroup_mounts: cfg.cgroup_mounts,
+    };
+    rootfs::prepare(&opts)?;
+    let state_json = runtime_hooks(cfg, chan)?;
+    if let Some(h) = spec.hooks().as_ref().and_then(|h| h.create_container().as_ref()) {
+        hooks::run("createContainer", h, state_json.as_bytes())?;
+    }
+    rootfs::enter(&opts)?;
+    if opts.console {
+        setup_terminal(cfg, chan)?;
+    }
+    rootfs::finish(&opts)?;
+
+    let cwd = proc_.cwd().to_string_lossy().into_owned();
+    if !Path::new(&cwd).is_dir() {
+        return Err(Error::msg(format!("process.cwd: {cwd} is not a directory in the container")));
+    }
+    let args = proc_.args().clone().unwrap_or_default();
+    let arg0 = args.first().ok_or_else(|| Error::msg("process.args: must not be empty"))?;
+    let env = proc_.env().clone().unwrap_or_default();
+    let program = find_program(arg0, &env, &cwd)?;
+    chan.send(&Msg::Ready)?;
+    Ok(Parked { program, identity, fifo: fifo_path, state_json })
+}
+
+fn set_names(spec: &Spec) -> Result<()> {
+    if let Some(h) = spec.hostname() {
+        process::sethostname(h).context(|| format!("hostname: setting {h:?}"))?;
+    }
+    if let Some(d) = spec.domainname() {
+        process::setdomainname(d).context(|| format!("domainname: setting {d:?}"))?;
+    }
+    Ok(())
+}
+
+/// Have the parent run prestart and createRuntime (in the runtime's namespaces); it answers with the
+/// state JSON the container's own hooks get.
+fn runtime_hooks(cfg: &InitConfig, chan: &Channel) -> Result<String> {
+    if !cfg.has_create_hooks {
+        return Ok(String::new());
+    }
+    chan.send(&Msg::RunHooks)?;
+    match chan.recv()?.0 {
+        Msg::HooksDone(state) => Ok(state),
+        other => Err(unexpected(other, "HooksDone")),
+    }
+}
+
+/// Allocate the pty inside the container, hand its master out, and make it /dev/console and stdio.
+fn setup_terminal(cfg: &InitConfig, chan: &Channel) -> Result<()> {
+    let (master, slave) = terminal::open_pty()?;
+    if let Some(socket) = cfg.console_socket {
+        terminal::send_to_console_socket(socket, &master, &slave)?;
+    } else if cfg.terminal_to_parent {
+        chan.send_fd(&Msg::Terminal, &master)?;
+    }
+    rootfs::bind_console(&slave)?;
+    terminal::attach_stdio(&slave)
+}
+
+/// Wait for `start`, then exec. Returns only on failure, after telling `start` why.
+fn park_and_exec(cfg: &InitConfig, parked: Parked) -> Error {
+    // Opening the fifo for writing blocks until `start` opens it for reading.
+    let reopen = format!("/proc/self/fd/{}", parked.fifo.as_raw_fd());
+    let mut fifo = match OpenOptions::new().write(true).custom_flags(libc::O_CLOEXEC).open(&reopen) {
+        Ok(f) => f,
+        Err(e) => return Error::msg(format!("waiting for start on the exec fifo: {e}")),
+    };
+    if fifo.write_all(b"0").is_err() {
+        return Error::msg("start went away");
+    }
+    let err = exec(cfg, &parked).unwrap_err();
+    // The fifo is close-on-exec: `start` sees EOF after a good exec, this text after a failed one.
+    let _ = fifo.write_all(err.to_string().as_bytes());
+    err
+}
+
+fn exec(cfg: &InitConfig, parked: &Parked) -> Result<std::convert::Infallible> {
+    let proc_ = process_of(cfg.spec)?;
+    if let Some(h) = cfg.spec.hooks().as_ref().and_then(|h| h.start_container().as_ref()) {
+        hooks::run("startContainer", h, parked.state_json.as_bytes())?;
+    }
+    parked.identity.become_user(proc_)?;
+    std::env::set_current_dir(proc_.cwd()).context(|| format!("process.cwd: chdir to {}", proc_.cwd().display()))?;
+    prepare_fds(cfg.preserve_fds)?;
+    let cstrings = |v: &[String]| -> Result<Vec<CString>> {
+        v.iter().map(|s| CString::new(s.as_bytes()).map_err(|_| Error::msg(format!("{s:?} contains a NUL byte")))).collect()
+    };
+    let args = cstrings(proc_.args().as_deref().unwrap_or_default())?;
+    let env = cstrings(proc_.env().as_deref().unwrap_or_default())?;
+    signal::reset_dispositions();
+    let _ = signal::SigSet::empty().set_mask();
+    let e = process::execve(&parked.program, &args, &env);
+    Err(Error::msg(format!("exec {}: {e}", parked.program.display())))
+}
+
+/// Only stdio and the preserved fds (3 .. 3+N) may reach the container's process.
+fn prepare_fds(preserve: u32) -> Result<()> {
+    for n in 3..3 + preserve {
+        let _ = fd::clear_cloexec(fd::borrow_raw(n as i32));
+    }
+    process::cloexec_range_from(3 + preserve).context(|| "marking inherited fds close-on-exec")
+}

@@ -1,1 +1,3 @@
 //! Capabilities, no_new_privs and (later) seccomp and LSM labels.
+
+pub mod capabilities;

@@ -6,6 +6,7 @@ pub mod fd;
 pub mod mount;
 pub mod process;
 pub mod signal;
+pub mod tty;
 
 use std::ffi::CString;
 use std::io;

@@ -212,3 +212,20 @@ pub fn getgid() -> u32 {
     // SAFETY: getgid cannot fail.
     unsafe { libc::getgid() }
 }
+
+/// Give this process a new session keyring named `name` (so containers do not share the host's).
+pub fn join_session_keyring(name: &str) -> io::Result<()> {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_int = 1;
+    let name = CString::new(name).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: the name is a valid C string for the call.
+    match check_long(unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.as_ptr()) }) {
+        Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => Ok(()),
+        r => r.map(drop),
+    }
+}
+
+/// Close a descriptor this process does not own as an `OwnedFd` (an inherited copy after a fork).
+pub fn close(fd: std::os::fd::RawFd) {
+    // SAFETY: the caller passes a descriptor number that nothing in this process uses afterwards.
+    unsafe { libc::close(fd) };
+}
