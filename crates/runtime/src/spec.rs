@@ -23,7 +23,11 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
     let text = std::fs::read(&file).map_err(|e| Error::msg(format!("{name}: {}", io_text(&e))))?;
     let spec = parse(&text, &name)?;
     // `validate` made sure `root` is there; the path is relative to the bundle unless absolute.
-    let root = spec.root().as_ref().map(|r| r.path().clone()).unwrap_or_default();
+    let root = spec
+        .root()
+        .as_ref()
+        .map(|r| r.path().clone())
+        .unwrap_or_default();
     let rootfs = dir.join(root);
     match std::fs::metadata(&rootfs) {
         Ok(m) if m.is_dir() => {}
@@ -58,7 +62,11 @@ fn describe_parse_error(e: &serde_path_to_error::Error<serde_json::Error>) -> (S
         return ("(document)".into(), inner.to_string());
     }
     let path = e.path().to_string();
-    let field = if path == "." { "(document)".into() } else { path };
+    let field = if path == "." {
+        "(document)".into()
+    } else {
+        path
+    };
     let suffix = format!(" at line {} column {}", inner.line(), inner.column());
     let text = inner.to_string();
     let text = text.strip_suffix(&suffix).unwrap_or(&text);
@@ -99,5 +107,68 @@ pub(crate) fn io_text(e: &std::io::Error) -> String {
     match text.rfind(" (os error ") {
         Some(i) => text[..i].to_string(),
         None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec_template::{default_spec, to_json_pretty};
+
+    /// A bundle directory holding the default config.json, removed on drop.
+    struct TempBundle(PathBuf);
+
+    impl TempBundle {
+        fn new(name: &str) -> Self {
+            let dir = std::env::temp_dir().join(format!("coracle-{name}-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let text = to_json_pretty(&default_spec(false));
+            std::fs::write(dir.join("config.json"), text).unwrap();
+            TempBundle(dir)
+        }
+    }
+
+    impl Drop for TempBundle {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn load_resolves_the_rootfs() {
+        let b = TempBundle::new("load-ok");
+        std::fs::create_dir(b.0.join("rootfs")).unwrap();
+        let bundle = load(&b.0).unwrap();
+        assert_eq!(bundle.rootfs, bundle.dir.join("rootfs"));
+        assert!(bundle.rootfs.is_absolute());
+    }
+
+    #[test]
+    fn load_needs_a_rootfs_directory() {
+        let b = TempBundle::new("load-missing");
+        let dir = std::fs::canonicalize(&b.0).unwrap();
+        let err = load(&b.0).err().unwrap().to_string();
+        let file = dir.join("config.json");
+        let rootfs = dir.join("rootfs");
+        assert_eq!(
+            err,
+            format!(
+                "{}: root.path: {}: No such file or directory",
+                file.display(),
+                rootfs.display()
+            )
+        );
+        std::fs::write(&rootfs, "").unwrap();
+        let err = load(&b.0).err().unwrap().to_string();
+        assert!(err.ends_with("rootfs is not a directory"), "{err}");
+    }
+
+    #[test]
+    fn load_reports_a_missing_config() {
+        let err = load(Path::new("/nonexistent-bundle"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert_eq!(err, "bundle /nonexistent-bundle: No such file or directory");
     }
 }

@@ -59,7 +59,10 @@ fn mounts(rootless: bool) -> Vec<Mount> {
     }
     let mut mounts = get_rootless_mounts();
     // runc puts rbind first in the /sys options; the order carries no meaning, but a diff is easier.
-    for m in mounts.iter_mut().filter(|m| m.destination().as_os_str() == "/sys") {
+    for m in mounts
+        .iter_mut()
+        .filter(|m| m.destination().as_os_str() == "/sys")
+    {
         if let Some(opts) = m.options_mut() {
             opts.retain(|o| o != "rbind");
             opts.insert(0, "rbind".into());
