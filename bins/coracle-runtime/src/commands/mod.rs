@@ -1,5 +1,8 @@
 //! One file per command: parse is done by clap, each command calls the runtime library and prints.
 
+mod features;
+mod spec;
+
 use crate::cli::{Cli, Command};
 use runtime::Result;
 
@@ -12,6 +15,8 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         return Err(runtime::Error::msg("no command given (try --help)"));
     };
     match command {
+        Command::Spec(args) => spec::run(args),
+        Command::Features => features::run(),
         _ => Err(runtime::Error::msg("not implemented yet")),
     }
 }
