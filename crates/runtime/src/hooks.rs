@@ -67,15 +67,23 @@ fn command(hook: &Hook) -> Command {
     cmd
 }
 
-/// Write the state on a thread of its own: a hook that never reads stdin must not block us (the
-/// timeout still applies), and one that exits early just makes the write fail, which is fine.
+/// Give the hook the state and close its stdin. A write of at most one page into a fresh pipe
+/// never blocks (a pipe holds at least a page), so the usual small state needs no thread. A larger
+/// one is written on a thread of its own: a hook that never reads stdin must not block us (its
+/// timeout still applies). A hook that exits without reading just makes the write fail: fine.
 fn feed_stdin(child: &mut Child, state_json: &[u8]) {
-    if let Some(mut stdin) = child.stdin.take() {
-        let data = state_json.to_vec();
-        std::thread::spawn(move || {
-            let _ = stdin.write_all(&data);
-        });
+    const PAGE: usize = 4096;
+    let Some(mut stdin) = child.stdin.take() else {
+        return;
+    };
+    if state_json.len() <= PAGE {
+        let _ = stdin.write_all(state_json);
+        return;
     }
+    let data = state_json.to_vec();
+    std::thread::spawn(move || {
+        let _ = stdin.write_all(&data);
+    });
 }
 
 /// Wait for the hook to exit, collecting its output, until `timeout`. On timeout the hook is
@@ -269,6 +277,15 @@ mod tests {
         let s = Scratch::new("stdin");
         run_hooks(vec![sh(&format!("cat > {}", s.path("state")))]).unwrap();
         assert_eq!(s.read("state").as_bytes(), STATE);
+    }
+
+    #[test]
+    fn a_large_state_arrives_whole() {
+        let s = Scratch::new("bigstate");
+        let big = format!(r#"{{"annotations":{{"x":"{}"}}}}"#, "a".repeat(300_000));
+        let hook = sh(&format!("cat > {}", s.path("state"))).build().unwrap();
+        run("createRuntime", &[hook], big.as_bytes()).unwrap();
+        assert_eq!(s.read("state"), big);
     }
 
     #[test]
