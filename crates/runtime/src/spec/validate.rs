@@ -378,7 +378,13 @@ fn sysctls(linux: &Linux, ns: &Namespaces) -> Check {
                 )
             }
             Some(t) if !ns.has(t) => {
-                return fail(field, format!("needs a {} namespace", ns_name(t)));
+                let name = ns_name(t);
+                let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                    "an"
+                } else {
+                    "a"
+                };
+                return fail(field, format!("needs {article} {name} namespace"));
             }
             Some(_) => {}
         }
@@ -798,7 +804,7 @@ mod tests {
                 sysctl(v, "kernel.msgmax");
                 drop_namespace(v, "ipc");
             }),
-            r#"linux.sysctl["kernel.msgmax"]: needs a ipc namespace"#
+            r#"linux.sysctl["kernel.msgmax"]: needs an ipc namespace"#
         );
         assert_eq!(
             check(|v| {
