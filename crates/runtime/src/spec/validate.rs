@@ -378,13 +378,8 @@ fn sysctls(linux: &Linux, ns: &Namespaces) -> Check {
                 )
             }
             Some(t) if !ns.has(t) => {
-                let name = ns_name(t);
-                let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
-                    "an"
-                } else {
-                    "a"
-                };
-                return fail(field, format!("needs {article} {name} namespace"));
+                let problem = format!("needs a {:?} entry in linux.namespaces", ns_name(t));
+                return fail(field, problem);
             }
             Some(_) => {}
         }
@@ -797,14 +792,14 @@ mod tests {
                 sysctl(v, "net.ipv4.ip_forward");
                 drop_namespace(v, "network");
             }),
-            r#"linux.sysctl["net.ipv4.ip_forward"]: needs a network namespace"#
+            r#"linux.sysctl["net.ipv4.ip_forward"]: needs a "network" entry in linux.namespaces"#
         );
         assert_eq!(
             check(|v| {
                 sysctl(v, "kernel.msgmax");
                 drop_namespace(v, "ipc");
             }),
-            r#"linux.sysctl["kernel.msgmax"]: needs an ipc namespace"#
+            r#"linux.sysctl["kernel.msgmax"]: needs a "ipc" entry in linux.namespaces"#
         );
         assert_eq!(
             check(|v| {
@@ -812,7 +807,7 @@ mod tests {
                 drop_namespace(v, "uts");
                 v["hostname"] = json!("");
             }),
-            r#"linux.sysctl["kernel.domainname"]: needs a uts namespace"#
+            r#"linux.sysctl["kernel.domainname"]: needs a "uts" entry in linux.namespaces"#
         );
         assert_eq!(
             check(|v| sysctl(v, "vm.swappiness")),
