@@ -23,7 +23,8 @@ pub struct Cli {
     /// Manage cgroups through systemd (not supported yet: a clear error).
     #[arg(long = "systemd-cgroup", global = true)]
     pub systemd_cgroup: bool,
-    #[arg(long, global = true, value_enum, default_value = "auto")]
+    // Not global: `spec` has a `--rootless` switch of its own (runc takes this one before the command).
+    #[arg(long, value_enum, default_value = "auto")]
     pub rootless: Rootless,
     /// Print the version (runc's format).
     #[arg(short = 'v', long)]

@@ -3,9 +3,11 @@
 
 mod create;
 mod delete;
+mod features;
 mod kill;
 mod list;
 mod run;
+mod spec;
 mod start;
 mod state;
 
@@ -30,7 +32,8 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Kill(args) => kill::run(&rt, args),
         Command::Delete(args) => delete::run(&rt, args),
         Command::List(args) => list::run(&rt, args),
-        Command::Spec(_) | Command::Features => Err(Error::msg("not implemented yet")),
+        Command::Spec(args) => spec::run(args),
+        Command::Features => features::run(),
     }
 }
 
