@@ -155,7 +155,8 @@ pub fn openat(
 ) -> io::Result<OwnedFd> {
     let p = cstr(path)?;
     // SAFETY: `p` is a valid C string for the call.
-    let fd = check(unsafe { libc::openat(raw_dir(dir), p.as_ptr(), flags | libc::O_CLOEXEC, mode) })?;
+    let fd =
+        check(unsafe { libc::openat(raw_dir(dir), p.as_ptr(), flags | libc::O_CLOEXEC, mode) })?;
     // SAFETY: the kernel just returned a new descriptor that nobody else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
@@ -207,7 +208,14 @@ pub fn readlinkat(dir: BorrowedFd<'_>, name: &Path) -> io::Result<PathBuf> {
     let p = cstr(name)?;
     let mut buf = vec![0u8; libc::PATH_MAX as usize];
     // SAFETY: `p` is a valid C string and `buf` a writable buffer of the length we pass.
-    let n = unsafe { libc::readlinkat(dir.as_raw_fd(), p.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    let n = unsafe {
+        libc::readlinkat(
+            dir.as_raw_fd(),
+            p.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
     if n < 0 {
         return Err(io::Error::last_os_error());
     }
