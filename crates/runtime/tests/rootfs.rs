@@ -562,7 +562,11 @@ fn symlinks_cannot_lead_outside_the_rootfs() {
             {"destination": "/evil3/file", "type": "bind", "source": f.host("hostfile"),
              "options": ["bind"]}
         ],
-        "linux": {"devices": [{"path": "/evil3/devnull", "type": "c", "major": 1, "minor": 3}]}
+        "linux": {
+            "devices": [{"path": "/evil3/devnull", "type": "c", "major": 1, "minor": 3}],
+            // Shared: the rootfs' parent mount must be made private for pivot_root to work.
+            "rootfsPropagation": "rshared"
+        }
     }));
     let before_enter = |f: &Fixture, r: &mut Report| {
         // Still on the host's view: the outside directory must not be covered or filled.
@@ -584,6 +588,7 @@ fn symlinks_cannot_lead_outside_the_rootfs() {
         r.insert("node:file".into(), node(&format!("{out}/inner/file")));
     });
     assert_eq!(r.get("error"), None, "{r:#?}");
+    assert!(get(&r, "mount:/").contains("shared:"), "{r:#?}");
     assert_eq!(get(&r, "outside-covered"), "false");
     assert_eq!(get(&r, "outside-entries"), "0");
     // Inside the container each landed under the rootfs' own /tmp/coracle-test-outside-….

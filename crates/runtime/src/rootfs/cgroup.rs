@@ -59,14 +59,19 @@ pub fn mount(root: &Root, m: &SpecMount, opts: &RootfsOptions) -> Result<()> {
         }
     }
 
+    // Nothing to put in it: the tmpfs gets its final flags at once.
+    let empty = hierarchies.iter().all(|h| h.mount_dir.is_empty());
     sys::mount(
         Some(Path::new("tmpfs")),
         &fd_path(&target),
         Some("tmpfs"),
-        BASE_FLAGS,
+        BASE_FLAGS | if empty { ro } else { 0 },
         Some("mode=755"),
     )
     .map_err(|e| m.err("mounting tmpfs for the cgroup hierarchies", e))?;
+    if empty {
+        return after_mount(root, m, true);
+    }
     let top = root
         .open_existing(m.destination)
         .map_err(|e| m.err("reopening the cgroup tmpfs", e))?;

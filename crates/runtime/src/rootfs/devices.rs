@@ -94,13 +94,15 @@ pub fn devices(spec: &Spec) -> Result<Vec<Device>> {
     Ok(out)
 }
 
-/// The parent directory of the device being created, kept open while consecutive devices share it.
-struct ParentCache {
+/// The directory of the node being created (usually /dev), kept open while consecutive nodes, the
+/// symlinks and the console share it.
+#[derive(Default)]
+pub struct Dirs {
     path: PathBuf,
     fd: Option<OwnedFd>,
 }
 
-impl ParentCache {
+impl Dirs {
     fn get(&mut self, root: &Root, path: &Path) -> io::Result<(&OwnedFd, OsString)> {
         let parent = path.parent().unwrap_or(Path::new("/"));
         let name = path
@@ -117,17 +119,13 @@ impl ParentCache {
 }
 
 /// Create every device inside the root. With `bind` (a user namespace), bind the host's node instead.
-pub fn create(root: &Root, devices: &[Device], bind: bool) -> Result<()> {
-    let mut parents = ParentCache {
-        path: PathBuf::new(),
-        fd: None,
-    };
+pub fn create(root: &Root, dirs: &mut Dirs, devices: &[Device], bind: bool) -> Result<()> {
     for d in devices {
         let fail = |e: io::Error| Error::Io {
             context: format!("{}: creating the device node", d.what),
             source: e,
         };
-        let (dir, name) = parents.get(root, &d.path).map_err(fail)?;
+        let (dir, name) = dirs.get(root, &d.path).map_err(fail)?;
         let name = Path::new(&name);
         if bind {
             bind_node(dir, name, d).map_err(fail)?;
@@ -175,13 +173,13 @@ fn empty_file(dir: &OwnedFd, name: &Path, mode: u32) -> io::Result<OwnedFd> {
 }
 
 /// /dev/fd, /dev/stdin, /dev/stdout, /dev/stderr and /dev/ptmx -> pts/ptmx.
-pub fn symlinks(root: &Root) -> Result<()> {
+pub fn symlinks(root: &Root, dirs: &mut Dirs) -> Result<()> {
     let fail = |what: &str, e: io::Error| Error::Io {
         context: format!("creating the /dev/{what} symlink"),
         source: e,
     };
-    let (dev, _) = root
-        .create_parent(Path::new("/dev/null"))
+    let (dev, _) = dirs
+        .get(root, Path::new("/dev/fd"))
         .map_err(|e| fail("fd", e))?;
     for (name, target) in [
         ("fd", "/proc/self/fd"),
@@ -204,9 +202,9 @@ pub fn symlinks(root: &Root) -> Result<()> {
 }
 
 /// An empty regular file at /dev/console for [`super::bind_console`] to mount the pty onto.
-pub fn console_placeholder(root: &Root) -> Result<()> {
-    root.create_parent(Path::new("/dev/console"))
-        .and_then(|(dev, name)| empty_file(&dev, Path::new(&name), 0o600))
+pub fn console_placeholder(root: &Root, dirs: &mut Dirs) -> Result<()> {
+    dirs.get(root, Path::new("/dev/console"))
+        .and_then(|(dev, name)| empty_file(dev, Path::new(&name), 0o600))
         .map(drop)
         .map_err(|e| Error::Io {
             context: "creating /dev/console".into(),

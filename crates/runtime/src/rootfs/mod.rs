@@ -121,12 +121,14 @@ pub fn prepare(opts: &RootfsOptions) -> Result<()> {
 
     mounts::mount_all(&root, opts)?;
 
+    let mut dirs = devices::Dirs::default();
     if opts.sets_up_dev() {
-        devices::create(&root, &devices::devices(opts.spec)?, opts.userns)?;
-        devices::symlinks(&root)?;
+        let nodes = devices::devices(opts.spec)?;
+        devices::create(&root, &mut dirs, &nodes, opts.userns)?;
+        devices::symlinks(&root, &mut dirs)?;
     }
     if opts.console {
-        devices::console_placeholder(&root)?;
+        devices::console_placeholder(&root, &mut dirs)?;
     }
     Ok(())
 }

@@ -9,7 +9,7 @@
 
 use crate::sys::mount as sys;
 use std::collections::VecDeque;
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
@@ -81,9 +81,20 @@ impl Root {
     /// empty file for a missing last component.
     pub fn create(&self, path: &Path, last: Kind) -> io::Result<OwnedFd> {
         match self.open_existing(path) {
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => self.walk(path, last),
-            r => r,
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
+            r => return r,
         }
+        // The common case: only the last component is missing.
+        let mut comps = components(path);
+        if let Some(name) = comps.pop_back().filter(|n| n != "..") {
+            let parent: PathBuf = comps.into_iter().collect();
+            if let Ok(dir) = self.open_existing(&parent) {
+                if let Some(fd) = create_in(dir.as_fd(), Path::new(&name), last)? {
+                    return Ok(fd);
+                }
+            }
+        }
+        self.walk(path, last)
     }
 
     /// Open (creating as needed) the directory that holds `path`'s last component, and return it with
@@ -111,8 +122,37 @@ impl Root {
             }
             let is_last = todo.is_empty();
             let dir = stack.last().map_or(self.fd(), |f| f.as_fd());
-            let fd = open_or_create(dir, &name, if is_last { last_kind } else { Kind::Dir })?;
-            let mode = sys::fstat_mode(fd.as_fd())? & S_IFMT;
+            let kind = if is_last { last_kind } else { Kind::Dir };
+            let name = Path::new(&name);
+            let (fd, mode) = match sys::openat(Some(dir), name, libc::O_PATH | libc::O_NOFOLLOW, 0)
+            {
+                Ok(fd) => {
+                    let mode = sys::fstat_mode(fd.as_fd())? & S_IFMT;
+                    (fd, mode)
+                }
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                    match create_in(dir, name, kind)? {
+                        Some(fd) => (
+                            fd,
+                            if kind == Kind::Dir {
+                                libc::S_IFDIR
+                            } else {
+                                libc::S_IFREG
+                            },
+                        ),
+                        // Someone created it meanwhile: look at it again (bounded like symlinks).
+                        None => {
+                            links += 1;
+                            if links > MAX_SYMLINKS {
+                                return Err(io::Error::from_raw_os_error(libc::ELOOP));
+                            }
+                            todo.push_front(name.as_os_str().to_os_string());
+                            continue;
+                        }
+                    }
+                }
+                Err(e) => return Err(e),
+            };
             if mode == libc::S_IFLNK {
                 links += 1;
                 if links > MAX_SYMLINKS {
@@ -141,25 +181,23 @@ impl Root {
     }
 }
 
-/// Open `name` in `dir` without following it, creating it first if it does not exist.
-fn open_or_create(dir: BorrowedFd<'_>, name: &OsStr, kind: Kind) -> io::Result<OwnedFd> {
-    let name = Path::new(name);
-    let flags = libc::O_PATH | libc::O_NOFOLLOW;
-    match sys::openat(Some(dir), name, flags, 0) {
-        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
-            let made = match kind {
-                Kind::Dir => sys::mkdirat(dir, name, 0o755),
-                Kind::File => sys::mknodat(dir, name, libc::S_IFREG | 0o644, 0),
-            };
-            match made {
-                // Lost a race with someone creating it: open whatever is there now.
-                Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
-                r => r?,
-            }
-            sys::openat(Some(dir), name, flags, 0)
-        }
-        r => r,
+/// Create `name` in `dir` as `kind` and open it O_PATH; `None` if something already has that name
+/// (a dangling symlink, or a concurrent creation), for the caller to look at.
+fn create_in(dir: BorrowedFd<'_>, name: &Path, kind: Kind) -> io::Result<Option<OwnedFd>> {
+    let made = match kind {
+        Kind::Dir => sys::mkdirat(dir, name, 0o755),
+        Kind::File => sys::mknodat(dir, name, libc::S_IFREG | 0o644, 0),
+    };
+    match made {
+        Err(e) if e.raw_os_error() == Some(libc::EEXIST) => return Ok(None),
+        r => r?,
     }
+    let flags = match kind {
+        // O_DIRECTORY: what we open is the directory we made, no fstat needed.
+        Kind::Dir => libc::O_PATH | libc::O_NOFOLLOW | libc::O_DIRECTORY,
+        Kind::File => libc::O_PATH | libc::O_NOFOLLOW,
+    };
+    sys::openat(Some(dir), name, flags, 0).map(Some)
 }
 
 #[cfg(test)]
