@@ -456,7 +456,9 @@ fn bind_mounts_flags_recursion_and_propagation() {
             {"destination": "/rro", "type": "bind", "source": data,
              "options": ["rbind", "rro", "rnoexec", "unbindable"]},
             {"destination": "/etc/deep/hostfile", "type": "bind", "source": f.host("hostfile"),
-             "options": ["bind", "ro"]}
+             "options": ["bind", "ro"]},
+            {"destination": "/later-ro", "type": "tmpfs", "source": "tmpfs"},
+            {"destination": "/later-ro", "type": "bind", "options": ["remount", "bind", "ro"]}
         ]
     }));
     // A submount in the source, to see what rbind and the recursive options do to it.
@@ -497,6 +499,7 @@ fn bind_mounts_flags_recursion_and_propagation() {
             try_write("/etc/deep/hostfile"),
         );
         r.insert("node:/etc/deep/hostfile".into(), node("/etc/deep/hostfile"));
+        r.insert("write:/later-ro".into(), try_write("/later-ro/x"));
     });
     assert_eq!(r.get("error"), None, "{r:#?}");
     let ro = get(&r, "mount:/ro");
@@ -529,6 +532,9 @@ fn bind_mounts_flags_recursion_and_propagation() {
     assert_eq!(get(&r, "read:/etc/deep/hostfile"), "file content");
     assert!(get(&r, "node:/etc/deep/hostfile").starts_with("f "));
     assert_eq!(get(&r, "write:/etc/deep/hostfile"), "EROFS");
+    // "remount": the existing tmpfs changed in place.
+    assert_eq!(get(&r, "write:/later-ro"), "EROFS");
+    assert!(get(&r, "mount:/later-ro").starts_with("tmpfs ro"), "{r:#?}");
     // Writes through the rw bind reach the host directory; the read-only ones never did.
     assert!(f.host("data/new").is_file());
     assert_eq!(

@@ -40,8 +40,12 @@ impl SpecMount<'_> {
 pub fn parse(index: usize, m: &Mount) -> Result<SpecMount<'_>> {
     let what = format!("mounts[{index}] ({})", m.destination().display());
     let opts = m.options().as_deref().unwrap_or_default();
-    let options = options::parse(opts).map_err(|e| Error::msg(format!("{what}: {e}")))?;
+    let mut options = options::parse(opts).map_err(|e| Error::msg(format!("{what}: {e}")))?;
     let fs_type = m.typ().as_deref().unwrap_or("");
+    if fs_type == "bind" {
+        // runc: the type alone makes it a bind mount.
+        options.flags |= libc::MS_BIND;
+    }
     let fs_type = if fs_type.is_empty() && options.is_bind() {
         "bind"
     } else {
@@ -84,7 +88,8 @@ pub fn mount_all(root: &Root, opts: &RootfsOptions) -> Result<()> {
 
 fn mount_one(root: &Root, m: &SpecMount) -> Result<()> {
     let o = &m.options;
-    if o.is_bind() {
+    // A "remount" changes an existing mount in place: no source to open, one mount(2) call.
+    if o.is_bind() && o.flags & libc::MS_REMOUNT == 0 {
         let source = m
             .source
             .ok_or_else(|| Error::msg(format!("{}: a bind mount needs a source", m.what)))?;
@@ -137,7 +142,8 @@ pub fn resolve_target(root: &Root, m: &SpecMount, kind: Kind) -> Result<OwnedFd>
 /// bind flags were already applied by the caller.
 pub fn after_mount(root: &Root, m: &SpecMount, skip_flags: bool) -> Result<()> {
     let o = &m.options;
-    let bind_flags = o.is_bind() && o.bind_needs_flags() && !skip_flags;
+    let bind_flags =
+        o.is_bind() && o.flags & libc::MS_REMOUNT == 0 && o.bind_needs_flags() && !skip_flags;
     if !bind_flags && !o.has_recursive_attrs() && o.propagation.is_empty() {
         return Ok(());
     }
