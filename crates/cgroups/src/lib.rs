@@ -1,9 +1,30 @@
 //! Control groups for coracle containers: one interface over cgroup v1, v2 and hybrid hosts.
 //!
-//! STUB: the API the runtime uses; the real managers land here.
+//! The host's layout is read once per process from `/proc/self/mountinfo` ([`mode`]). A container's
+//! cgroup is one path (see the `path` module docs for how `linux.cgroupsPath` becomes it: the
+//! default is `/<id>`) created on every mounted hierarchy: each v1 hierarchy (one per controller or
+//! co-mounted, and named ones such as `name=systemd`) and the cgroup2 hierarchy (the only one on v2,
+//! one more on hybrid hosts, where its core files `cgroup.kill` and `cgroup.freeze` work even without
+//! controllers).
+//!
+//! Errors are `io::Error`s whose message names the file (or spec field) and what went wrong; the
+//! `kind()` is the underlying one.
+
+#![deny(unsafe_code)]
+
+mod freezer;
+mod fsutil;
+mod layout;
+mod mountinfo;
+mod path;
+mod sys;
 
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use freezer::Freezer;
+pub use layout::Mode;
+use layout::{HostHierarchy, Layout};
 
 /// One hierarchy the container's cgroup lives on: what the rootfs code needs to give the container a
 /// /sys/fs/cgroup of its own.
@@ -21,69 +42,250 @@ pub struct Hierarchy {
     pub options: String,
 }
 
+/// The cgroup layout of this host (detected once per process).
+pub fn mode() -> io::Result<Mode> {
+    Ok(layout::host()?.mode)
+}
+
+/// The container's cgroup directory on one hierarchy.
+#[derive(Debug, Clone)]
+struct Dir {
+    host: &'static HostHierarchy,
+    path: PathBuf,
+    /// How many ancestors of `path` this process created (removed again, if empty, by `remove`).
+    made_parents: usize,
+}
+
 /// A container's cgroup, on every hierarchy the host has.
 #[derive(Debug, Clone)]
 pub struct Cgroup {
     path: String,
+    dirs: Vec<Dir>,
 }
 
 impl Cgroup {
-    /// Create the container's cgroup. `cgroups_path` is the spec's `linux.cgroupsPath` (empty: the
-    /// default for `id`); `resources` are applied once the process joins.
+    /// Create the container's cgroup (`mkdir -p` on every hierarchy). `cgroups_path` is the spec's
+    /// `linux.cgroupsPath`: empty means `/<id>`; absolute paths are relative to each hierarchy's
+    /// root; relative ones are below the runtime's own cgroup (see the `path` module). An existing
+    /// cgroup is joined as is. `resources` are written before any process joins.
+    ///
+    /// On failure nothing this call created is left behind.
     pub fn create(
         cgroups_path: &str,
         id: &str,
         _resources: Option<&oci_spec::runtime::LinuxResources>,
     ) -> io::Result<Cgroup> {
-        let path = if cgroups_path.is_empty() {
-            format!("/{id}")
-        } else {
-            cgroups_path.to_string()
+        let path = path::resolve(cgroups_path, id, || {
+            std::fs::read_to_string("/proc/self/cgroup")
+                .map_err(|e| fsutil::err_at("read", Path::new("/proc/self/cgroup"), e))
+        })?;
+        let layout = layout::host()?;
+        let mut cg = Cgroup {
+            path,
+            dirs: Vec::with_capacity(layout.hierarchies.len()),
         };
-        Ok(Cgroup { path })
-    }
-
-    /// Re-open a container's cgroup from the path recorded in its state.
-    pub fn open(path: &str) -> Cgroup {
-        Cgroup {
-            path: path.to_string(),
+        match cg.make_dirs(layout) {
+            Ok(()) => Ok(cg),
+            Err(e) => {
+                let _ = cg.remove();
+                Err(e)
+            }
         }
     }
 
-    /// The cgroup path (relative to each hierarchy's root), as recorded in the state.
+    fn make_dirs(&mut self, layout: &'static Layout) -> io::Result<()> {
+        for host in &layout.hierarchies {
+            let path = host.dir(&self.path);
+            let made = fsutil::mkdir_p(&path, &host.mount.mountpoint)?;
+            self.dirs.push(Dir {
+                host,
+                path,
+                made_parents: made.saturating_sub(1),
+            });
+            if made > 0 && host.has("cpuset") {
+                // A new v1 cpuset starts with empty cpus and mems, and joining it fails: copy them
+                // down from the first existing ancestor, top-down.
+                let dir = &self.dirs.last().expect("just pushed").path;
+                let new: Vec<&Path> = dir.ancestors().take(made).collect();
+                for d in new.into_iter().rev() {
+                    let parent = d.parent().expect("below the mount point");
+                    for file in ["cpuset.cpus", "cpuset.mems"] {
+                        let value = fsutil::read(&parent.join(file))?;
+                        fsutil::write(&d.join(file), &value)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Re-open a container's cgroup from the path recorded in its state (as [`Cgroup::path`] gave
+    /// it). A relative path is resolved as [`Cgroup::create`] does.
+    pub fn open(path: &str) -> Cgroup {
+        let path = path::resolve(path, "", || std::fs::read_to_string("/proc/self/cgroup"))
+            .unwrap_or_else(|_| path.to_string());
+        let dirs = match layout::host() {
+            Ok(layout) => layout
+                .hierarchies
+                .iter()
+                .map(|host| Dir {
+                    host,
+                    path: host.dir(&path),
+                    made_parents: 0,
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        Cgroup { path, dirs }
+    }
+
+    /// The cgroup path (relative to each hierarchy's root, always absolute), as recorded in the state.
     pub fn path(&self) -> &str {
         &self.path
     }
 
     /// Move `pid` (a whole process) into the cgroup on every hierarchy.
-    pub fn add_process(&self, _pid: i32) -> io::Result<()> {
+    pub fn add_process(&self, pid: i32) -> io::Result<()> {
+        if self.dirs.is_empty() {
+            return Err(no_hierarchy());
+        }
+        let pid = pid.to_string();
+        for dir in &self.dirs {
+            fsutil::write(&dir.path.join("cgroup.procs"), &pid)?;
+        }
         Ok(())
     }
 
-    /// The pids in the cgroup.
+    /// The pids in the cgroup and in any cgroup below it, read from the unified hierarchy where
+    /// there is one, else from a v1 one.
     pub fn pids(&self) -> io::Result<Vec<i32>> {
-        Ok(Vec::new())
+        let dir = self.procs_dir().ok_or_else(no_hierarchy)?;
+        let mut out = Vec::new();
+        fsutil::procs_recursive(dir, &mut out)?;
+        Ok(out)
     }
 
-    /// Send `signal` to every process in the cgroup.
-    pub fn kill_all(&self, _signal: i32) -> io::Result<()> {
-        Ok(())
+    /// Send `signal` to every process in the cgroup (and below). SIGKILL goes through `cgroup.kill`
+    /// where the unified hierarchy has it (atomic: no fork escapes). Otherwise the cgroup is frozen
+    /// first, where a freezer is available, so no process forks while the pids are being signalled,
+    /// then thawed.
+    pub fn kill_all(&self, signal: i32) -> io::Result<()> {
+        if signal == libc::SIGKILL {
+            if let Some(dir) = self.unified_dir() {
+                match fsutil::write(&dir.join("cgroup.kill"), "1") {
+                    Ok(()) => return Ok(()),
+                    // Kernels before 5.14 have no cgroup.kill.
+                    Err(e) if e.kind() == io::ErrorKind::NotFound && dir.exists() => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        let signal_all = || -> io::Result<()> {
+            for pid in self.pids()? {
+                sys::kill(pid, signal)?;
+            }
+            Ok(())
+        };
+        match self.freezer() {
+            Some((freezer, dir)) if !freezer.is_frozen(dir) => {
+                freezer.freeze(dir)?;
+                let result = signal_all();
+                let thawed = freezer.thaw(dir);
+                result.and(thawed)
+            }
+            _ => signal_all(),
+        }
     }
 
-    /// Remove the cgroup from every hierarchy (the processes must be gone).
+    /// Remove the cgroup from every hierarchy, with any cgroups below it; the processes must be gone
+    /// (exiting ones are waited for briefly). Parent directories that this `Cgroup` created are
+    /// removed too when empty; a cgroup from [`Cgroup::open`] removes only its own directory.
     pub fn remove(&self) -> io::Result<()> {
-        Ok(())
+        let mut first_err = None;
+        let deadline = fsutil::drain_deadline();
+        for dir in &self.dirs {
+            match fsutil::remove_tree(&dir.path, deadline) {
+                Ok(()) => fsutil::remove_parents(&dir.path, dir.made_parents),
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        first_err.map_or(Ok(()), Err)
     }
-}
 
-impl Cgroup {
     /// The hierarchies the container's cgroup exists on.
     pub fn hierarchies(&self) -> Vec<Hierarchy> {
-        Vec::new()
+        self.dirs
+            .iter()
+            .map(|d| Hierarchy {
+                mount_dir: d.host.mount_dir.clone(),
+                host_path: d.path.clone(),
+                fs_type: if d.host.is_v2() { "cgroup2" } else { "cgroup" },
+                options: d.host.options.clone(),
+            })
+            .collect()
     }
 
     /// Is the cgroup frozen (paused)?
     pub fn is_frozen(&self) -> bool {
-        false
+        self.freezer().is_some_and(|(f, dir)| f.is_frozen(dir))
     }
+
+    /// Freeze (pause) every process in the cgroup; returns once they are all frozen.
+    pub fn freeze(&self) -> io::Result<()> {
+        let (f, dir) = self.freezer().ok_or_else(no_freezer)?;
+        f.freeze(dir)
+    }
+
+    /// Thaw (resume) the cgroup.
+    pub fn thaw(&self) -> io::Result<()> {
+        let (f, dir) = self.freezer().ok_or_else(no_freezer)?;
+        f.thaw(dir)
+    }
+}
+
+/// Internal choices of which hierarchy serves which purpose.
+impl Cgroup {
+    fn unified_dir(&self) -> Option<&Path> {
+        self.dirs
+            .iter()
+            .find(|d| d.host.is_v2())
+            .map(|d| d.path.as_path())
+    }
+
+    fn v1_dir(&self, controller: &str) -> Option<&Path> {
+        self.dirs
+            .iter()
+            .find(|d| d.host.has(controller))
+            .map(|d| d.path.as_path())
+    }
+
+    /// The v1 freezer where mounted (what runc uses on v1 and hybrid hosts), else the v2 one.
+    fn freezer(&self) -> Option<(Freezer, &Path)> {
+        self.v1_dir("freezer")
+            .map(|d| (Freezer::V1, d))
+            .or_else(|| self.unified_dir().map(|d| (Freezer::V2, d)))
+    }
+
+    /// Where to read the member pids: the unified hierarchy, else the freezer, else any.
+    fn procs_dir(&self) -> Option<&Path> {
+        self.unified_dir()
+            .or_else(|| self.v1_dir("freezer"))
+            .or_else(|| self.dirs.first().map(|d| d.path.as_path()))
+    }
+}
+
+fn no_hierarchy() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::NotFound,
+        "no cgroup hierarchy is mounted (per /proc/self/mountinfo)",
+    )
+}
+
+fn no_freezer() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        "no freezer: neither a v1 freezer hierarchy nor cgroup2 is mounted",
+    )
 }
