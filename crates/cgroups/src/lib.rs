@@ -17,6 +17,8 @@ mod fsutil;
 mod layout;
 mod mountinfo;
 mod path;
+mod resources;
+mod stats;
 mod sys;
 
 use std::io;
@@ -25,6 +27,9 @@ use std::path::{Path, PathBuf};
 use freezer::Freezer;
 pub use layout::Mode;
 use layout::{HostHierarchy, Layout};
+use oci_spec::runtime::LinuxResources;
+use resources::Target;
+pub use stats::{CpuStats, MemoryEntry, MemoryStats, PidsStats, Stats};
 
 /// One hierarchy the container's cgroup lives on: what the rootfs code needs to give the container a
 /// /sys/fs/cgroup of its own.
@@ -73,18 +78,29 @@ impl Cgroup {
     pub fn create(
         cgroups_path: &str,
         id: &str,
-        _resources: Option<&oci_spec::runtime::LinuxResources>,
+        resources: Option<&LinuxResources>,
     ) -> io::Result<Cgroup> {
         let path = path::resolve(cgroups_path, id, || {
             std::fs::read_to_string("/proc/self/cgroup")
                 .map_err(|e| fsutil::err_at("read", Path::new("/proc/self/cgroup"), e))
         })?;
         let layout = layout::host()?;
+        // Plan (and so validate) the resources before touching the filesystem.
+        let plan = match resources {
+            Some(r) => resources::plan(r, layout.mode == Mode::V2)?,
+            None => resources::Plan::default(),
+        };
         let mut cg = Cgroup {
             path,
             dirs: Vec::with_capacity(layout.hierarchies.len()),
         };
-        match cg.make_dirs(layout) {
+        let made = cg.make_dirs(layout).and_then(|()| {
+            if layout.mode == Mode::V2 {
+                cg.enable_v2_controllers()?;
+            }
+            resources::apply(&plan, &cg)
+        });
+        match made {
             Ok(()) => Ok(cg),
             Err(e) => {
                 let _ = cg.remove();
@@ -117,6 +133,74 @@ impl Cgroup {
             }
         }
         Ok(())
+    }
+
+    /// On a v2 host, make every available controller usable in the new cgroup: enable them in the
+    /// `cgroup.subtree_control` of each ancestor below the mount point.
+    fn enable_v2_controllers(&self) -> io::Result<()> {
+        let Some(d) = self.dirs.iter().find(|d| d.host.is_v2()) else {
+            return Ok(());
+        };
+        let top = &d.host.mount.mountpoint;
+        let mut ancestors: Vec<&Path> = d
+            .path
+            .ancestors()
+            .skip(1)
+            .take_while(|p| p.starts_with(top))
+            .collect();
+        ancestors.reverse();
+        for dir in ancestors {
+            let available = fsutil::read(&dir.join("cgroup.controllers"))?;
+            if available.is_empty() {
+                break;
+            }
+            let all: Vec<String> = available.split(' ').map(|c| format!("+{c}")).collect();
+            let file = dir.join("cgroup.subtree_control");
+            if fsutil::write(&file, &all.join(" ")).is_err() {
+                // One by one: a controller the kernel refuses here (e.g. not threaded-capable)
+                // must not keep the others off. Settings that need it fail later, naming it.
+                for c in &all {
+                    let _ = fsutil::write(&file, c);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Apply `resources` to the running cgroup (`runc update`). Device rules are not changed (as
+    /// with runc: rewriting the list would briefly deny devices in use).
+    pub fn update(&self, resources: &LinuxResources) -> io::Result<()> {
+        let layout = layout::host()?;
+        let mut r = resources.clone();
+        r.set_devices(None);
+        let plan = resources::plan(&r, layout.mode == Mode::V2)?;
+        resources::apply(&plan, self)
+    }
+
+    /// Usage statistics: memory, cpu, pids (runc's `events --stats`).
+    pub fn stats(&self) -> io::Result<Stats> {
+        let mut s = Stats::default();
+        let v2 = self.dirs.iter().all(|d| d.host.is_v2());
+        if v2 {
+            let dir = self.unified_dir().ok_or_else(no_hierarchy)?;
+            stats::memory_v2(dir, &mut s.memory)?;
+            stats::cpu_stat(dir, true, &mut s.cpu)?;
+            stats::pids(dir, &mut s.pids)?;
+            return Ok(s);
+        }
+        if let Some(dir) = self.v1_dir("memory") {
+            stats::memory_v1(dir, &mut s.memory)?;
+        }
+        if let Some(dir) = self.v1_dir("cpuacct") {
+            stats::cpuacct_v1(dir, &mut s.cpu)?;
+        }
+        if let Some(dir) = self.v1_dir("cpu") {
+            stats::cpu_stat(dir, false, &mut s.cpu)?;
+        }
+        if let Some(dir) = self.v1_dir("pids") {
+            stats::pids(dir, &mut s.pids)?;
+        }
+        Ok(s)
     }
 
     /// Re-open a container's cgroup from the path recorded in its state (as [`Cgroup::path`] gave
@@ -273,6 +357,15 @@ impl Cgroup {
         self.unified_dir()
             .or_else(|| self.v1_dir("freezer"))
             .or_else(|| self.dirs.first().map(|d| d.path.as_path()))
+    }
+}
+
+impl resources::Dirs for Cgroup {
+    fn dir(&self, target: Target) -> Option<&Path> {
+        match target {
+            Target::V1(c) => self.v1_dir(c),
+            Target::V2 => self.unified_dir(),
+        }
     }
 }
 

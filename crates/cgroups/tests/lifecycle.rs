@@ -2,7 +2,6 @@
 
 mod common;
 
-use std::io::Write;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::time::Duration;
@@ -148,7 +147,7 @@ fn signal_reaches_every_process_including_forked_ones() {
     let mut g = Guard::new(Cgroup::create(&format!("/{}", unique()), "x", None).unwrap());
     // The shell forks two children after it has joined.
     let pid = g.spawn_in("read go; sleep 100 & sleep 100 & wait");
-    writeln!(g.children[0].stdin.as_mut().unwrap(), "go").unwrap();
+    g.go(0);
     assert!(
         wait_for(Duration::from_secs(5), || g.cg.pids().unwrap().len() == 3),
         "pids: {:?}",

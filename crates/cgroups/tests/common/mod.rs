@@ -61,18 +61,38 @@ impl Guard {
         }
     }
 
-    /// Start `sh -c script` (stdin piped) and put it into the cgroup.
+    /// Start `sh -c script` (stdin and stdout piped) and put it into the cgroup. Scripts that must
+    /// run inside the cgroup start with `read go` and are released by [`Guard::go`].
     pub fn spawn_in(&mut self, script: &str) -> u32 {
         let child = Command::new("sh")
             .arg("-c")
             .arg(script)
             .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
             .spawn()
             .expect("spawn sh");
         let pid = child.id();
         self.children.push(child);
         self.cg.add_process(pid as i32).expect("add_process");
         pid
+    }
+}
+
+impl Guard {
+    /// Release child `i` waiting in `read go`.
+    pub fn go(&mut self, i: usize) {
+        use std::io::Write;
+        writeln!(self.children[i].stdin.as_mut().unwrap(), "go").unwrap();
+    }
+
+    /// Wait for child `i` and return its exit status and everything it printed.
+    pub fn finish(&mut self, i: usize) -> (std::process::ExitStatus, String) {
+        use std::io::Read;
+        let mut out = String::new();
+        if let Some(mut o) = self.children[i].stdout.take() {
+            o.read_to_string(&mut out).unwrap();
+        }
+        (self.children[i].wait().unwrap(), out)
     }
 }
 
