@@ -5,9 +5,44 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+/// An error with a message naming the file (and value, field…), keeping the original error (and
+/// so its errno) as its source.
+#[derive(Debug)]
+struct Context {
+    msg: String,
+    source: io::Error,
+}
+
+impl std::fmt::Display for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.msg)
+    }
+}
+
+impl std::error::Error for Context {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// `e` with the one-line message `msg` (which should include `e`'s own text).
+pub(crate) fn with_msg(e: io::Error, msg: String) -> io::Error {
+    io::Error::new(e.kind(), Context { msg, source: e })
+}
+
+/// The errno behind `e`, also through [`with_msg`] wrappers.
+pub(crate) fn errno(e: &io::Error) -> Option<i32> {
+    e.raw_os_error().or_else(|| {
+        e.get_ref()
+            .and_then(|inner| inner.downcast_ref::<Context>())
+            .and_then(|c| errno(&c.source))
+    })
+}
+
 /// An error that names the file (and the value, for writes).
 pub(crate) fn err_at(what: &str, path: &Path, e: io::Error) -> io::Error {
-    io::Error::new(e.kind(), format!("{what} {}: {e}", path.display()))
+    let msg = format!("{what} {}: {e}", path.display());
+    with_msg(e, msg)
 }
 
 /// Write `value` to the existing control file `path` (one open, one write).
@@ -17,10 +52,8 @@ pub(crate) fn write(path: &Path, value: &str) -> io::Result<()> {
         .open(path)
         .map_err(|e| err_at("open", path, e))?;
     f.write_all(value.as_bytes()).map_err(|e| {
-        io::Error::new(
-            e.kind(),
-            format!("write {value:?} to {}: {e}", path.display()),
-        )
+        let msg = format!("write {value:?} to {}: {e}", path.display());
+        with_msg(e, msg)
     })
 }
 

@@ -32,17 +32,33 @@ fn join_list_kill_remove() {
     }
 
     let pid = g.spawn_in("exec sleep 100");
-    // Every hierarchy the process is on shows the container's cgroup.
+    // Every hierarchy the cgroup is on shows the process in it.
     let lines = proc_cgroup_paths(pid);
-    assert_eq!(lines.len(), hier.len(), "{lines:?}");
-    for l in &lines {
-        assert_eq!(l, &path, "/proc/{pid}/cgroup: {lines:?}");
+    assert_eq!(
+        lines.iter().filter(|l| **l == path).count(),
+        hier.len(),
+        "/proc/{pid}/cgroup: {lines:?}"
+    );
+    if cgroups::mode().unwrap() == cgroups::Mode::Hybrid {
+        // No resources: the unified, memory and named hierarchies only.
+        let mut dirs: Vec<_> = hier.iter().map(|h| h.mount_dir.as_str()).collect();
+        dirs.sort();
+        assert!(
+            dirs.contains(&"unified") && dirs.contains(&"memory"),
+            "{dirs:?}"
+        );
+        assert!(
+            !dirs.contains(&"cpuset") && !dirs.contains(&"freezer"),
+            "{dirs:?}"
+        );
+    } else {
+        assert_eq!(lines.len(), hier.len(), "{lines:?}");
     }
     assert_eq!(g.cg.pids().unwrap(), vec![pid as i32]);
     assert!(!g.cg.is_frozen());
 
     g.cg.kill_all(libc::SIGKILL).unwrap();
-    let status = g.children[0].wait().unwrap();
+    let status = g.wait(0);
     assert_eq!(status.signal(), Some(libc::SIGKILL));
     g.cg.remove().unwrap();
     for h in &hier {
@@ -155,7 +171,7 @@ fn signal_reaches_every_process_including_forked_ones() {
     );
     assert!(g.cg.pids().unwrap().contains(&(pid as i32)));
     g.cg.kill_all(libc::SIGTERM).unwrap();
-    let status = g.children[0].wait().unwrap();
+    let status = g.wait(0);
     assert_eq!(status.signal(), Some(libc::SIGTERM));
     assert!(
         wait_for(Duration::from_secs(5), || g.cg.pids().unwrap().is_empty()),
@@ -205,7 +221,7 @@ fn freeze_and_thaw() {
     g.cg.freeze().unwrap();
     g.cg.kill_all(libc::SIGKILL).unwrap();
     let _ = g.cg.thaw();
-    assert_eq!(g.children[0].wait().unwrap().signal(), Some(libc::SIGKILL));
+    assert_eq!(g.wait(0).signal(), Some(libc::SIGKILL));
     g.cg.remove().unwrap();
 }
 
@@ -271,4 +287,25 @@ fn bad_paths_are_clear_errors() {
     assert!(e.to_string().contains("linux.cgroupsPath"), "{e}");
     let e = Cgroup::create("/", "x", None).unwrap_err();
     assert!(e.to_string().contains("root cgroup"), "{e}");
+}
+
+#[test]
+fn open_of_a_bad_path_touches_nothing() {
+    require_root!();
+    let g = Guard::new(Cgroup::create(&format!("/{}", unique()), "x", None).unwrap());
+    for bad in ["", "/", "//", "/a/../.."] {
+        let cg = Cgroup::open(bad);
+        assert!(cg.hierarchies().is_empty(), "{bad:?}");
+        let e = cg.remove().unwrap_err();
+        assert!(
+            e.to_string().contains("does not name a container cgroup"),
+            "{e}"
+        );
+        assert!(cg.pids().is_err() && cg.kill_all(libc::SIGKILL).is_err());
+        assert!(!cg.is_frozen());
+    }
+    // The sibling test cgroup is untouched.
+    for h in g.cg.hierarchies() {
+        assert!(h.host_path.is_dir());
+    }
 }

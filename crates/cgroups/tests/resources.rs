@@ -19,9 +19,9 @@ fn create(json: &str) -> Guard {
     Guard::new(Cgroup::create(&format!("/{}", unique()), "x", Some(&r)).unwrap())
 }
 
-/// The container's directory on the hierarchy mounted at `mount_dir` (v1 name or "unified").
-fn dir(g: &Guard, controller: &str) -> Option<PathBuf> {
-    g.cg.hierarchies()
+/// The container's directory on the v1 hierarchy of `controller`.
+fn dir(cg: &Cgroup, controller: &str) -> Option<PathBuf> {
+    cg.hierarchies()
         .into_iter()
         .find(|h| h.fs_type == "cgroup" && h.options.split(',').any(|o| o == controller))
         .map(|h| h.host_path)
@@ -87,7 +87,7 @@ fn pids_limit_stops_a_fork_loop() {
     assert!(stats.pids.current <= 10, "{stats:?}");
     if v1_only() {
         // The kernel counted refused forks.
-        let events = read(dir(&g, "pids").unwrap().join("pids.events"));
+        let events = read(dir(&g.cg, "pids").unwrap().join("pids.events"));
         let refused: u64 = events.strip_prefix("max ").unwrap().parse().unwrap();
         assert!(refused >= 1, "pids.events: {events}");
     }
@@ -219,7 +219,7 @@ fn blkio_throttle_slows_direct_reads() {
     if v1_only() {
         assert_eq!(
             read(
-                dir(&g, "blkio")
+                dir(&g.cg, "blkio")
                     .unwrap()
                     .join("blkio.throttle.read_bps_device")
             ),
@@ -278,7 +278,7 @@ fn missing_controllers_and_files_are_clear_errors() {
         Ok(cg) => {
             let g = Guard::new(cg);
             let d = if v1_only() {
-                dir(&g, "blkio").unwrap()
+                dir(&g.cg, "blkio").unwrap()
             } else {
                 PathBuf::new()
             };
@@ -402,4 +402,44 @@ fn unified_keys_go_to_the_cgroup2_hierarchy() {
             .host_path;
     assert_eq!(read(uni.join("cgroup.max.descendants")), "3");
     g.cg.remove().unwrap();
+}
+
+#[test]
+fn update_joins_a_controller_the_container_was_created_without() {
+    require_root!();
+    let mut g = create(r#"{"pids":{"limit":50}}"#);
+    let before: Vec<_> =
+        g.cg.hierarchies()
+            .into_iter()
+            .map(|h| h.mount_dir)
+            .collect();
+    let pid = g.spawn_in("read go; sleep 100 & sleep 100 & wait");
+    g.go(0);
+    assert!(common::wait_for(Duration::from_secs(5), || g
+        .cg
+        .pids()
+        .unwrap()
+        .len()
+        == 3));
+    g.cg.update(&res(r#"{"cpu":{"quota":50000,"period":100000}}"#))
+        .unwrap();
+    let opened = Cgroup::open(g.cg.path());
+    let cpu = dir(&opened, "cpu").expect("cpu cgroup made by update");
+    assert_eq!(read(cpu.join("cpu.cfs_quota_us")), "50000");
+    // Every process moved in.
+    let mut inside: Vec<i32> = read(cpu.join("cgroup.procs"))
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    inside.sort();
+    let mut all = g.cg.pids().unwrap();
+    all.sort();
+    assert_eq!(inside, all, "cpu cgroup vs container (was on {before:?})");
+    assert!(all.contains(&(pid as i32)));
+    assert!(!g.cg.is_frozen());
+    g.cg.kill_all(libc::SIGKILL).unwrap();
+    g.finish(0);
+    // remove() of the original handle also removes the cgroup update made.
+    g.cg.remove().unwrap();
+    assert!(!cpu.exists());
 }

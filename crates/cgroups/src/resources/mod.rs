@@ -94,7 +94,6 @@ impl Plan {
     }
 
     /// The v1 controllers (or the unified hierarchy) the plan writes to.
-    #[allow(dead_code)] // used by the hierarchy selection next
     pub fn targets(&self) -> impl Iterator<Item = Target> + '_ {
         self.steps
             .iter()
@@ -176,8 +175,7 @@ pub(crate) fn apply(plan: &Plan, dirs: &impl Dirs) -> io::Result<()> {
                 open = None;
                 match write_one(a, dirs, &mut open) {
                     Ok(()) => write_one(b, dirs, &mut open)?,
-                    // (The error was re-wrapped with a message: the kind is what survives.)
-                    Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
+                    Err(e) if crate::fsutil::errno(&e) == Some(libc::EINVAL) => {
                         open = None;
                         write_one(b, dirs, &mut open)?;
                         open = None;
@@ -218,19 +216,15 @@ fn write_one(
             } else {
                 String::new()
             };
-            io::Error::new(
-                e.kind(),
-                format!("{}: open {}: {e}{hint}", w.field, path.display()),
-            )
+            let msg = format!("{}: open {}: {e}{hint}", w.field, path.display());
+            crate::fsutil::with_msg(e, msg)
         })?;
         *open = Some((path, file));
     }
     let (path, file) = open.as_mut().expect("just opened");
     file.write_all(value.as_bytes()).map_err(|e| {
-        io::Error::new(
-            e.kind(),
-            format!("{}: write {value:?} to {}: {e}", w.field, path.display()),
-        )
+        let msg = format!("{}: write {value:?} to {}: {e}", w.field, path.display());
+        crate::fsutil::with_msg(e, msg)
     })
 }
 

@@ -85,14 +85,27 @@ impl Guard {
         writeln!(self.children[i].stdin.as_mut().unwrap(), "go").unwrap();
     }
 
+    /// Wait (at most 30 s: a test fails rather than hangs) for child `i` to exit.
+    pub fn wait(&mut self, i: usize) -> std::process::ExitStatus {
+        let mut status = None;
+        let child = &mut self.children[i];
+        let done = wait_for(Duration::from_secs(30), || {
+            status = child.try_wait().unwrap();
+            status.is_some()
+        });
+        assert!(done, "child {} did not exit", child.id());
+        status.unwrap()
+    }
+
     /// Wait for child `i` and return its exit status and everything it printed.
     pub fn finish(&mut self, i: usize) -> (std::process::ExitStatus, String) {
         use std::io::Read;
+        let status = self.wait(i);
         let mut out = String::new();
         if let Some(mut o) = self.children[i].stdout.take() {
             o.read_to_string(&mut out).unwrap();
         }
-        (self.children[i].wait().unwrap(), out)
+        (status, out)
     }
 }
 
