@@ -22,6 +22,14 @@ class Failed(Exception):
     pass
 
 
+INTERRUPTED = []
+
+
+def interrupted(signum, _frame):
+    INTERRUPTED.append(signum)
+    raise KeyboardInterrupt
+
+
 class Runtime:
     def __init__(self, name, path, work):
         self.name, self.path = name, path
@@ -80,6 +88,28 @@ def reap():
             return
         if pid == 0:
             return
+
+
+def clear_hidden_unified():
+    """crun leaves a plain directory per container in the tmpfs that hides cgroup2: remove them."""
+    if os.environ.get("BENCH_HID_UNIFIED") == "1":
+        unified = "/sys/fs/cgroup/unified"
+        for d in os.listdir(unified):
+            if d.startswith("bench-"):
+                shutil.rmtree(os.path.join(unified, d), ignore_errors=True)
+
+
+def remove_leftover_cgroups(prefix):
+    """A create that failed half-way can leave empty cgroups named after the container: rmdir them
+    (up to 4 levels deep, children first). Empty cgroups only: rmdir fails on a busy one."""
+    for hierarchy in os.listdir("/sys/fs/cgroup"):
+        top = os.path.join("/sys/fs/cgroup", hierarchy)
+        for path, dirs, _ in os.walk(top, topdown=False):
+            if path[len(top):].count("/") <= 4 and os.path.basename(path).startswith(prefix):
+                try:
+                    os.rmdir(path)
+                except OSError as e:
+                    print("bench: cannot remove cgroup %s: %s" % (path, e), file=sys.stderr)
 
 
 def wait_exit(pid):
@@ -164,7 +194,7 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--runtime", action="append", default=[], metavar="NAME=PATH")
     ap.add_argument("--warm", type=int, default=50, help="iterations per runtime, warm")
-    ap.add_argument("--cold", type=int, default=20, help="iterations per runtime, cold")
+    ap.add_argument("--cold", type=int, default=30, help="iterations per runtime, cold")
     ap.add_argument("--bursts", type=int, default=5, help="concurrent bursts per runtime and regime")
     ap.add_argument("--concurrency", type=int, default=20)
     ap.add_argument("--rss", type=int, default=10, help="`run`s measured for peak RSS")
@@ -176,7 +206,8 @@ def main():
 
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGINT, interrupted)
+    signal.signal(signal.SIGTERM, interrupted)
 
     notes = list(a.note)
     rts = []
@@ -197,11 +228,8 @@ def main():
         for rt in rts:
             rt.cleanup()
         reap()
-        unified = "/sys/fs/cgroup/unified"  # crun leaves dirs in the tmpfs hiding cgroup2
-        if os.environ.get("BENCH_HID_UNIFIED") == "1":
-            for d in os.listdir(unified):
-                if d.startswith("bench-"):
-                    shutil.rmtree(os.path.join(unified, d), ignore_errors=True)
+        clear_hidden_unified()
+        remove_leftover_cgroups("bench-%d-" % os.getpid())
 
     info = {rt.name: binary_info(rt.path) for rt in rts}
     report(results, info, notes, a)
@@ -227,6 +255,7 @@ def measure(rts, a):
                 for rt in rts[i % len(rts):] + rts[:i % len(rts)]:
                     rt.fresh_errlog()
                     reap()
+                    clear_hidden_unified()
                     if regime == "cold":
                         time.sleep(a.idle)
                     secs, maxrss = op(rt, a.bundle, arg)
@@ -296,7 +325,7 @@ def report(results, info, notes, a):
 if __name__ == "__main__":
     try:
         main()
-    except Failed as e:
+    except (Failed, KeyboardInterrupt) as e:
+        if INTERRUPTED:  # the runtimes got the signal too: their failures are not news
+            sys.exit("bench: interrupted; containers deleted, temporary files removed")
         sys.exit("bench: %s" % e)
-    except KeyboardInterrupt:
-        sys.exit(130)

@@ -19,7 +19,7 @@ fi
 
 # Now in the private mount namespace: hide the cgroup2 mount of a hybrid host.
 if [ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then
-  mount -t tmpfs -o size=1m,mode=755 bench-hide-unified /sys/fs/cgroup/unified
+  mount -t tmpfs -o size=16m,mode=755 bench-hide-unified /sys/fs/cgroup/unified
   export BENCH_HID_UNIFIED=1
 fi
 
