@@ -24,7 +24,7 @@ fi
 # crt-static makes a static binary; the explicit --target keeps build scripts and proc-macros dynamic.
 target=x86_64-unknown-linux-gnu
 RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --target "$target" -p coracle-runtime
-install -m 0755 "target/$target/release/coracle-runtime" /usr/local/bin/coracle-runtime
+install -m 0755 "${CARGO_TARGET_DIR:-target}/$target/release/coracle-runtime" /usr/local/bin/coracle-runtime
 echo "installed: $(file -b /usr/local/bin/coracle-runtime | cut -d, -f1-5)"
 
 if [ "${1:-}" != --no-demo ]; then
