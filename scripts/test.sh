@@ -9,4 +9,4 @@ command -v cargo >/dev/null || export PATH="$HOME/.cargo/bin:$PATH"
 
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
-RUST_TEST_THREADS=${RUST_TEST_THREADS:-4} cargo test --workspace
+RUST_TEST_THREADS=${RUST_TEST_THREADS:-4} cargo test --workspace --no-fail-fast
