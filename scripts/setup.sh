@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Set up a fresh Debian 12 machine (as root): system packages, Rust if cargo is missing,
+# the static release build installed as /usr/local/bin/coracle-runtime, then a demo container.
+# Usage: scripts/setup.sh [--no-demo]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+[ "$(id -u)" -eq 0 ] || { echo "setup.sh: run as root" >&2; exit 1; }
+
+mapfile -t packages <scripts/packages.txt
+if ! dpkg -s "${packages[@]}" >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q "${packages[@]}"
+fi
+
+if ! command -v cargo >/dev/null; then
+  if [ ! -x "$HOME/.cargo/bin/cargo" ]; then
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile default
+  fi
+  export PATH="$HOME/.cargo/bin:$PATH"
+fi
+
+# crt-static makes a static binary; the explicit --target keeps build scripts and proc-macros dynamic.
+target=x86_64-unknown-linux-gnu
+RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --target "$target" -p coracle-runtime
+install -m 0755 "${CARGO_TARGET_DIR:-target}/$target/release/coracle-runtime" /usr/local/bin/coracle-runtime
+echo "installed: $(file -b /usr/local/bin/coracle-runtime | cut -d, -f1-5)"
+
+if [ "${1:-}" != --no-demo ]; then
+  RUNTIME=/usr/local/bin/coracle-runtime scripts/demo.sh
+fi
