@@ -46,15 +46,26 @@ impl Namespaces {
     /// Read the plan from `linux.namespaces`, opening every path to join.
     pub fn from_spec(spec: &Spec) -> Result<Namespaces> {
         let mut plan = Namespaces::default();
-        let list = spec.linux().as_ref().and_then(|l| l.namespaces().clone()).unwrap_or_default();
+        let list = spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.namespaces().clone())
+            .unwrap_or_default();
         for (i, ns) in list.iter().enumerate() {
             let kind = ns.typ();
             match ns.path() {
                 Some(path) => {
                     let file = File::open(path).map_err(|e| {
-                        Error::msg(format!("linux.namespaces[{i}].path: {}: {e}", path.display()))
+                        Error::msg(format!(
+                            "linux.namespaces[{i}].path: {}: {e}",
+                            path.display()
+                        ))
                     })?;
-                    plan.joins.push(Join { kind, path: path.clone(), file });
+                    plan.joins.push(Join {
+                        kind,
+                        path: path.clone(),
+                        file,
+                    });
                 }
                 None => match kind {
                     LinuxNamespaceType::Cgroup => plan.new_cgroup = true,
@@ -64,7 +75,8 @@ impl Namespaces {
             }
         }
         // A joined user namespace must come first: the others are joined with its privileges.
-        plan.joins.sort_by_key(|j| j.kind != LinuxNamespaceType::User);
+        plan.joins
+            .sort_by_key(|j| j.kind != LinuxNamespaceType::User);
         Ok(plan)
     }
 
@@ -77,7 +89,9 @@ impl Namespaces {
     }
 
     pub fn joins_user(&self) -> bool {
-        self.joins.iter().any(|j| j.kind == LinuxNamespaceType::User)
+        self.joins
+            .iter()
+            .any(|j| j.kind == LinuxNamespaceType::User)
     }
 
     /// The flags to clone with. After joining an existing user namespace the child must make its new
@@ -94,7 +108,11 @@ impl Namespaces {
     /// In the parent, before the clone: join the pid namespace (affects children only) and make the
     /// time namespace with its offsets (also for children only).
     pub fn enter_before_clone(&self, spec: &Spec) -> Result<()> {
-        for j in self.joins.iter().filter(|j| j.kind == LinuxNamespaceType::Pid) {
+        for j in self
+            .joins
+            .iter()
+            .filter(|j| j.kind == LinuxNamespaceType::Pid)
+        {
             process::setns(j.file.as_fd(), libc::CLONE_NEWPID)
                 .context(|| format!("joining pid namespace {}", j.path.display()))?;
         }
@@ -102,7 +120,8 @@ impl Namespaces {
             process::unshare(libc::CLONE_NEWTIME).context(|| "creating the time namespace")?;
             let offsets = time_offsets(spec);
             if !offsets.is_empty() {
-                std::fs::write("/proc/self/timens_offsets", offsets).context(|| "linux.timeOffsets: writing offsets")?;
+                std::fs::write("/proc/self/timens_offsets", offsets)
+                    .context(|| "linux.timeOffsets: writing offsets")?;
             }
         }
         Ok(())
@@ -111,13 +130,23 @@ impl Namespaces {
     /// In the child: join the namespaces given by path (user first), then make the rest if a joined
     /// user namespace kept them out of the clone.
     pub fn enter_in_child(&self) -> Result<()> {
-        for j in self.joins.iter().filter(|j| j.kind != LinuxNamespaceType::Pid) {
-            process::setns(j.file.as_fd(), clone_flag(j.kind))
-                .context(|| format!("joining {} namespace {}", kind_name(j.kind), j.path.display()))?;
+        for j in self
+            .joins
+            .iter()
+            .filter(|j| j.kind != LinuxNamespaceType::Pid)
+        {
+            process::setns(j.file.as_fd(), clone_flag(j.kind)).context(|| {
+                format!(
+                    "joining {} namespace {}",
+                    kind_name(j.kind),
+                    j.path.display()
+                )
+            })?;
         }
         let rest = self.clone_flags & !self.flags_for_clone();
         if rest != 0 {
-            process::unshare(rest).context(|| "creating namespaces inside the joined user namespace")?;
+            process::unshare(rest)
+                .context(|| "creating namespaces inside the joined user namespace")?;
         }
         Ok(())
     }
@@ -130,7 +159,13 @@ fn time_offsets(spec: &Spec) -> String {
     };
     offsets
         .iter()
-        .map(|(clock, o)| format!("{clock} {} {}\n", o.secs().unwrap_or(0), o.nanosecs().unwrap_or(0)))
+        .map(|(clock, o)| {
+            format!(
+                "{clock} {} {}\n",
+                o.secs().unwrap_or(0),
+                o.nanosecs().unwrap_or(0)
+            )
+        })
         .collect()
 }
 
@@ -151,16 +186,22 @@ pub fn kind_name(kind: LinuxNamespaceType) -> &'static str {
 pub fn write_id_maps(pid: libc::pid_t, spec: &Spec) -> Result<()> {
     let linux = spec.linux().as_ref();
     let fmt = |maps: Option<&Vec<oci_spec::runtime::LinuxIdMapping>>| -> String {
-        maps.map(|m| m.iter().map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size())).collect())
-            .unwrap_or_default()
+        maps.map(|m| {
+            m.iter()
+                .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+                .collect()
+        })
+        .unwrap_or_default()
     };
     let uid = fmt(linux.and_then(|l| l.uid_mappings().as_ref()));
     let gid = fmt(linux.and_then(|l| l.gid_mappings().as_ref()));
     if !uid.is_empty() {
-        std::fs::write(format!("/proc/{pid}/uid_map"), uid).context(|| "linux.uidMappings: writing uid_map")?;
+        std::fs::write(format!("/proc/{pid}/uid_map"), uid)
+            .context(|| "linux.uidMappings: writing uid_map")?;
     }
     if !gid.is_empty() {
-        std::fs::write(format!("/proc/{pid}/gid_map"), gid).context(|| "linux.gidMappings: writing gid_map")?;
+        std::fs::write(format!("/proc/{pid}/gid_map"), gid)
+            .context(|| "linux.gidMappings: writing gid_map")?;
     }
     Ok(())
 }

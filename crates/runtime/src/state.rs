@@ -187,7 +187,11 @@ pub fn public_json(state: &State, status: Status) -> String {
     let public = PublicState {
         oci_version: crate::OCI_VERSION,
         id: &state.id,
-        pid: if status == Status::Stopped { 0 } else { state.pid },
+        pid: if status == Status::Stopped {
+            0
+        } else {
+            state.pid
+        },
         status: status.as_str(),
         bundle: &state.bundle,
         rootfs: &state.rootfs,

@@ -19,7 +19,8 @@ pub fn open_pty() -> Result<(OwnedFd, PathBuf)> {
         .open("/dev/ptmx")
         .context(|| "process.terminal: opening /dev/ptmx in the container")?
         .into();
-    let n = tty::unlock_and_number(master.as_fd()).context(|| "process.terminal: unlocking the pty")?;
+    let n =
+        tty::unlock_and_number(master.as_fd()).context(|| "process.terminal: unlocking the pty")?;
     Ok((master, PathBuf::from(format!("/dev/pts/{n}"))))
 }
 
@@ -43,7 +44,8 @@ pub fn attach_stdio(slave: &Path) -> Result<()> {
 /// Send the pty master over the console socket: one message whose payload is the slave's name and
 /// whose SCM_RIGHTS carries the master (what containerd's shim and conmon read).
 pub fn send_to_console_socket(socket: &Path, master: &OwnedFd, slave: &Path) -> Result<()> {
-    let stream = UnixStream::connect(socket).context(|| format!("--console-socket {}", socket.display()))?;
+    let stream =
+        UnixStream::connect(socket).context(|| format!("--console-socket {}", socket.display()))?;
     let name = slave.to_string_lossy();
     fd::send_with_fd(stream.as_fd(), name.as_bytes(), Some(master.as_fd()))
         .context(|| format!("sending the pty over {}", socket.display()))
@@ -94,13 +96,21 @@ pub fn pump(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> bool {
 }
 
 /// Refuse runc's invalid combinations of terminal, detach and console socket, with runc's meaning.
-pub fn check_combination(terminal: bool, detach: bool, console_socket: Option<&Path>) -> Result<()> {
+pub fn check_combination(
+    terminal: bool,
+    detach: bool,
+    console_socket: Option<&Path>,
+) -> Result<()> {
     match (terminal, detach, console_socket.is_some()) {
         (true, true, false) => Err(Error::msg(
             "cannot allocate tty if the runtime will detach without setting --console-socket",
         )),
-        (false, _, true) => Err(Error::msg("cannot use --console-socket if process.terminal is false")),
-        (true, false, true) => Err(Error::msg("cannot use --console-socket if the runtime will not detach")),
+        (false, _, true) => Err(Error::msg(
+            "cannot use --console-socket if process.terminal is false",
+        )),
+        (true, false, true) => Err(Error::msg(
+            "cannot use --console-socket if the runtime will not detach",
+        )),
         _ => Ok(()),
     }
 }

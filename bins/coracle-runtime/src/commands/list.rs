@@ -5,8 +5,10 @@ use runtime::container::{self, Runtime};
 use runtime::Result;
 
 pub fn run(rt: &Runtime, args: &ListArgs) -> Result<i32> {
-    let states: Vec<serde_json::Value> =
-        container::list(rt)?.iter().filter_map(|s| serde_json::from_str(s).ok()).collect();
+    let states: Vec<serde_json::Value> = container::list(rt)?
+        .iter()
+        .filter_map(|s| serde_json::from_str(s).ok())
+        .collect();
     let field = |s: &serde_json::Value, k: &str| match &s[k] {
         serde_json::Value::String(v) => v.clone(),
         other => other.to_string(),

@@ -23,7 +23,9 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
     let Some(command) = &cli.command else {
         return Err(Error::msg("no command given (try --help)"));
     };
-    let rt = Runtime { root: cli.root.clone() };
+    let rt = Runtime {
+        root: cli.root.clone(),
+    };
     match command {
         Command::Create(args) => create::run(cli, &rt, args),
         Command::Start(args) => start::run(&rt, args),
@@ -40,14 +42,19 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
 /// runc's version format, line by line: name + version, commit, spec.
 fn print_version() {
     println!("coracle-runtime version {}", env!("CARGO_PKG_VERSION"));
-    println!("commit: {}", option_env!("CORACLE_COMMIT").unwrap_or("unknown"));
+    println!(
+        "commit: {}",
+        option_env!("CORACLE_COMMIT").unwrap_or("unknown")
+    );
     println!("spec: {}", runtime::OCI_VERSION);
 }
 
 /// The global flags that are accepted but not supported yet.
 fn refuse_unsupported(cli: &Cli) -> Result<()> {
     if cli.systemd_cgroup {
-        return Err(Error::msg("--systemd-cgroup: not supported yet (cgroups are managed directly)"));
+        return Err(Error::msg(
+            "--systemd-cgroup: not supported yet (cgroups are managed directly)",
+        ));
     }
     Ok(())
 }

@@ -40,12 +40,26 @@ pub(crate) fn create_container(
     signal_mask: SigSet,
 ) -> Result<Spawned> {
     let bundle = spec::load(&opts.bundle)?;
-    let terminal = bundle.spec.process().as_ref().and_then(|p| p.terminal()).unwrap_or(false);
+    let terminal = bundle
+        .spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.terminal())
+        .unwrap_or(false);
     terminal::check_combination(terminal, !foreground, opts.console_socket.as_deref())?;
     let ns = Namespaces::from_spec(&bundle.spec)?;
     let dir = ContainerDir::create(&rt.root, id)?;
     let mut cgroup = None;
-    let made = build(id, opts, &bundle, &ns, &dir, foreground, signal_mask, &mut cgroup);
+    let made = build(
+        id,
+        opts,
+        &bundle,
+        &ns,
+        &dir,
+        foreground,
+        signal_mask,
+        &mut cgroup,
+    );
     if made.is_err() {
         if let Some(cg) = cgroup {
             let _ = cg.remove();
@@ -69,9 +83,19 @@ fn build(
     let spec = &bundle.spec;
     fd::mkfifo(&dir.fifo(), 0o622).context(|| format!("creating {}", dir.fifo().display()))?;
     let linux = spec.linux().as_ref();
-    let cgroups_path = linux.and_then(|l| l.cgroups_path().as_ref()).map(|p| p.to_string_lossy().into_owned());
-    let cgroup = Cgroup::create(cgroups_path.as_deref().unwrap_or(""), id, linux.and_then(|l| l.resources().as_ref()))
-        .map_err(|e| crate::Error::msg(format!("linux.cgroupsPath: creating the container's cgroup: {e}")))?;
+    let cgroups_path = linux
+        .and_then(|l| l.cgroups_path().as_ref())
+        .map(|p| p.to_string_lossy().into_owned());
+    let cgroup = Cgroup::create(
+        cgroups_path.as_deref().unwrap_or(""),
+        id,
+        linux.and_then(|l| l.resources().as_ref()),
+    )
+    .map_err(|e| {
+        crate::Error::msg(format!(
+            "linux.cgroupsPath: creating the container's cgroup: {e}"
+        ))
+    })?;
     let cgroup = &*cgroup_slot.insert(cgroup);
     let hierarchies = cgroup.hierarchies();
 
@@ -82,15 +106,25 @@ fn build(
         bundle: bundle.dir.clone(),
         rootfs: bundle.rootfs.clone(),
         created: state::now_rfc3339(),
-        annotations: spec.annotations().clone().unwrap_or_default().into_iter().collect(),
+        annotations: spec
+            .annotations()
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
         cgroup_path: cgroup.path().to_string(),
         hooks: spec.hooks().clone(),
     };
     let h = spec.hooks().as_ref();
     let has_create_hooks = h.is_some_and(|h| {
-        [h.prestart(), h.create_runtime(), h.create_container(), h.start_container()]
-            .iter()
-            .any(|l| l.as_ref().is_some_and(|l| !l.is_empty()))
+        [
+            h.prestart(),
+            h.create_runtime(),
+            h.create_container(),
+            h.start_container(),
+        ]
+        .iter()
+        .any(|l| l.as_ref().is_some_and(|l| !l.is_empty()))
     });
     let cfg = InitConfig {
         id,
@@ -109,22 +143,34 @@ fn build(
         has_create_hooks,
     };
     let join = |pid| {
-        cgroup.add_process(pid).map_err(|e| crate::Error::msg(format!("joining cgroup {}: {e}", cgroup.path())))
+        cgroup
+            .add_process(pid)
+            .map_err(|e| crate::Error::msg(format!("joining cgroup {}: {e}", cgroup.path())))
     };
     let runtime_hooks = |pid| {
         let mut creating = record.clone();
         creating.pid = pid;
         let json = state::public_json(&creating, Status::Creating);
         if let Some(h) = spec.hooks() {
-            hooks::run("prestart", h.prestart().as_deref().unwrap_or_default(), json.as_bytes())?;
-            hooks::run("createRuntime", h.create_runtime().as_deref().unwrap_or_default(), json.as_bytes())?;
+            hooks::run(
+                "prestart",
+                h.prestart().as_deref().unwrap_or_default(),
+                json.as_bytes(),
+            )?;
+            hooks::run(
+                "createRuntime",
+                h.create_runtime().as_deref().unwrap_or_default(),
+                json.as_bytes(),
+            )?;
         }
         Ok(json)
     };
     let spawned = spawn::spawn(&cfg, &join, &runtime_hooks)?;
     record.pid = spawned.pid;
     record.pid_start = crate::sys::process::process_start_time(spawned.pid).unwrap_or(0);
-    let saved = dir.save(&record).and_then(|_| write_pid_file(opts.pid_file.as_deref(), spawned.pid));
+    let saved = dir
+        .save(&record)
+        .and_then(|_| write_pid_file(opts.pid_file.as_deref(), spawned.pid));
     if let Err(e) = saved {
         let _ = crate::sys::process::kill(spawned.pid, libc::SIGKILL);
         let _ = crate::sys::process::waitpid(spawned.pid, false);
@@ -137,6 +183,7 @@ fn build(
 fn write_pid_file(path: Option<&Path>, pid: libc::pid_t) -> Result<()> {
     let Some(path) = path else { return Ok(()) };
     let tmp = path.with_extension("coracle-tmp");
-    std::fs::write(&tmp, pid.to_string()).context(|| format!("--pid-file: writing {}", tmp.display()))?;
+    std::fs::write(&tmp, pid.to_string())
+        .context(|| format!("--pid-file: writing {}", tmp.display()))?;
     std::fs::rename(&tmp, path).context(|| format!("--pid-file: writing {}", path.display()))
 }

@@ -31,7 +31,9 @@ pub fn delete(rt: &Runtime, id: &str, force: bool) -> Result<()> {
             wait_gone(st.pid)?;
         }
     }
-    cgroup.remove().map_err(|e| Error::msg(format!("removing cgroup {}: {e}", st.cgroup_path)))?;
+    cgroup
+        .remove()
+        .map_err(|e| Error::msg(format!("removing cgroup {}: {e}", st.cgroup_path)))?;
     if let Some(h) = st.hooks.as_ref().and_then(|h| h.poststop().as_ref()) {
         let json = state::public_json(&st, Status::Stopped);
         // The spec: a failing poststop hook is a warning; the delete goes on.
@@ -44,9 +46,13 @@ pub fn delete(rt: &Runtime, id: &str, force: bool) -> Result<()> {
 
 /// Wait until the init has exited (it is usually not our child, so poll a pidfd).
 fn wait_gone(pid: libc::pid_t) -> Result<()> {
-    let Ok(pidfd) = process::pidfd_open(pid) else { return Ok(()) };
+    let Ok(pidfd) = process::pidfd_open(pid) else {
+        return Ok(());
+    };
     match fd::poll_readable(&[pidfd.as_fd()], KILL_WAIT_MS) {
         Ok(Some(_)) => Ok(()),
-        _ => Err(Error::msg(format!("container init (pid {pid}) did not exit after SIGKILL"))),
+        _ => Err(Error::msg(format!(
+            "container init (pid {pid}) did not exit after SIGKILL"
+        ))),
     }
 }

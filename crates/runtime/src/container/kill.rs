@@ -16,17 +16,26 @@ pub fn kill(rt: &Runtime, id: &str, signal: i32, all: bool) -> Result<()> {
             .kill_all(signal)
             .context(|| format!("signalling every process of {id}"))?;
     }
-    process::kill(st.pid, signal).context(|| format!("sending signal {signal} to {id} (pid {})", st.pid))
+    process::kill(st.pid, signal)
+        .context(|| format!("sending signal {signal} to {id} (pid {})", st.pid))
 }
 
 /// A signal by name (`KILL`, `SIGKILL`) or number (`9`).
 pub fn parse_signal(s: &str) -> Result<i32> {
     if let Ok(n) = s.parse::<i32>() {
-        return if (1..=libc::SIGRTMAX()).contains(&n) { Ok(n) } else { Err(bad_signal(s)) };
+        return if (1..=libc::SIGRTMAX()).contains(&n) {
+            Ok(n)
+        } else {
+            Err(bad_signal(s))
+        };
     }
     let name = s.to_ascii_uppercase();
     let name = name.strip_prefix("SIG").unwrap_or(&name);
-    SIGNALS.iter().find(|(n, _)| *n == name).map(|(_, v)| *v).ok_or_else(|| bad_signal(s))
+    SIGNALS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| bad_signal(s))
 }
 
 fn bad_signal(s: &str) -> Error {

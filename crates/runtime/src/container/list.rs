@@ -13,8 +13,13 @@ pub fn state(rt: &Runtime, id: &str) -> Result<String> {
 
 /// Every container under the root, sorted by id; ones still being created are left out.
 pub fn list(rt: &Runtime) -> Result<Vec<String>> {
-    let Ok(entries) = std::fs::read_dir(&rt.root) else { return Ok(Vec::new()) };
-    let mut ids: Vec<String> = entries.flatten().filter_map(|e| e.file_name().into_string().ok()).collect();
+    let Ok(entries) = std::fs::read_dir(&rt.root) else {
+        return Ok(Vec::new());
+    };
+    let mut ids: Vec<String> = entries
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
     ids.sort();
     Ok(ids.iter().filter_map(|id| state(rt, id).ok()).collect())
 }

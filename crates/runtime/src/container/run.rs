@@ -31,7 +31,11 @@ pub fn run(rt: &Runtime, id: &str, opts: &CreateOptions, detach: bool, keep: boo
     }
     // Block before the clone: a container that exits at once then leaves a pending SIGCHLD, never a
     // missed one.
-    let set = FORWARDED.iter().fold(signal::SigSet::empty().add(libc::SIGCHLD), |s, &sig| s.add(sig));
+    let set = FORWARDED
+        .iter()
+        .fold(signal::SigSet::empty().add(libc::SIGCHLD), |s, &sig| {
+            s.add(sig)
+        });
     let old = set.block().context(|| "blocking signals")?;
     let sigfd = set.signalfd().context(|| "creating a signalfd")?;
     let spawned = create_container(rt, id, opts, true, old)?;
@@ -65,7 +69,9 @@ fn wait(pid: libc::pid_t, sigfd: &OwnedFd, master: Option<OwnedFd>) -> Result<Ex
                 fds.push(stdin);
             }
         }
-        let ready = fd::poll_readable(&fds, -1).context(|| "waiting for the container")?.unwrap_or_default();
+        let ready = fd::poll_readable(&fds, -1)
+            .context(|| "waiting for the container")?
+            .unwrap_or_default();
         if let (Some(m), Some(&r)) = (&master, ready.get(1)) {
             if r != 0 {
                 terminal::pump(m.as_fd(), stdout);
@@ -81,7 +87,9 @@ fn wait(pid: libc::pid_t, sigfd: &OwnedFd, master: Option<OwnedFd>) -> Result<Ex
         }
         match signal::read_signalfd(sigfd).context(|| "reading signals")? {
             libc::SIGCHLD => {
-                if let Some((_, exit)) = process::waitpid(pid, true).context(|| "waiting for the init")? {
+                if let Some((_, exit)) =
+                    process::waitpid(pid, true).context(|| "waiting for the init")?
+                {
                     if let Some(m) = &master {
                         drain(m);
                     }

@@ -14,7 +14,12 @@ pub fn start(rt: &Runtime, id: &str) -> Result<()> {
     let st = dir.load()?;
     match state::status(&dir, &st) {
         Status::Created => {}
-        other => return Err(Error::msg(format!("cannot start container {id}: it is {}", other.as_str()))),
+        other => {
+            return Err(Error::msg(format!(
+                "cannot start container {id}: it is {}",
+                other.as_str()
+            )))
+        }
     }
     let released = release(&dir, &st);
     let _ = std::fs::remove_file(dir.fifo());
@@ -37,11 +42,13 @@ fn release(dir: &ContainerDir, st: &state::State) -> Result<()> {
         .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
         .open(dir.fifo())
         .context(|| format!("opening {}", dir.fifo().display()))?;
-    let pidfd = process::pidfd_open(st.pid).context(|| format!("watching the init (pid {})", st.pid))?;
+    let pidfd =
+        process::pidfd_open(st.pid).context(|| format!("watching the init (pid {})", st.pid))?;
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];
     loop {
-        let ready = fd::poll_readable(&[fifo.as_fd(), pidfd.as_fd()], -1).context(|| "waiting for the init")?;
+        let ready = fd::poll_readable(&[fifo.as_fd(), pidfd.as_fd()], -1)
+            .context(|| "waiting for the init")?;
         let ready = ready.unwrap_or_default();
         if ready.first().is_some_and(|r| *r != 0) {
             match fd::read(fifo.as_fd(), &mut buf) {

@@ -79,11 +79,13 @@ impl Channel {
     /// Receive the next message; EOF (the other side exited) is an error.
     pub fn recv(&self) -> Result<(Msg, Option<OwnedFd>)> {
         let mut buf = vec![0u8; 8192];
-        let (n, attached) = fd::recv_with_fd(self.0.as_fd(), &mut buf).context(|| "reading from the init socket")?;
+        let (n, attached) = fd::recv_with_fd(self.0.as_fd(), &mut buf)
+            .context(|| "reading from the init socket")?;
         if n == 0 {
             return Err(Error::msg("container init exited before it was ready"));
         }
-        let msg = Msg::decode(&buf[..n]).ok_or_else(|| Error::msg("container init sent a malformed message"))?;
+        let msg = Msg::decode(&buf[..n])
+            .ok_or_else(|| Error::msg("container init sent a malformed message"))?;
         Ok((msg, attached))
     }
 
@@ -100,7 +102,9 @@ impl Channel {
 pub fn unexpected(got: Msg, want: &str) -> Error {
     match got {
         Msg::Error(e) => Error::Msg(e),
-        other => Error::msg(format!("container init protocol: expected {want}, got {other:?}")),
+        other => Error::msg(format!(
+            "container init protocol: expected {want}, got {other:?}"
+        )),
     }
 }
 
@@ -132,6 +136,10 @@ mod tests {
         b.send(&Msg::Error("boom".into())).unwrap();
         assert_eq!(a.expect(Msg::Ready).unwrap_err().to_string(), "boom");
         drop(b);
-        assert!(a.recv().unwrap_err().to_string().contains("exited before it was ready"));
+        assert!(a
+            .recv()
+            .unwrap_err()
+            .to_string()
+            .contains("exited before it was ready"));
     }
 }

@@ -17,10 +17,19 @@ pub struct Identity {
 
 impl Identity {
     pub fn from_process(p: &Process) -> Result<Identity> {
-        let caps = p.capabilities().as_ref().map(CapSets::from_spec).transpose()?;
+        let caps = p
+            .capabilities()
+            .as_ref()
+            .map(CapSets::from_spec)
+            .transpose()?;
         let user = p.user();
         let groups = user.additional_gids().clone().unwrap_or_default();
-        Ok(Identity { caps, uid: user.uid(), gid: user.gid(), groups })
+        Ok(Identity {
+            caps,
+            uid: user.uid(),
+            gid: user.gid(),
+            groups,
+        })
     }
 
     /// Set rlimits and the OOM score while the init still has its privileges.
@@ -46,10 +55,13 @@ impl Identity {
         if !allowed_setgroups() {
             // setgroups is denied in a user namespace whose gid_map was written without it.
         } else {
-            process::setgroups(&self.groups).context(|| "process.user.additionalGids: setgroups")?;
+            process::setgroups(&self.groups)
+                .context(|| "process.user.additionalGids: setgroups")?;
         }
-        process::setresgid(self.gid).context(|| format!("process.user.gid: setting gid {}", self.gid))?;
-        process::setresuid(self.uid).context(|| format!("process.user.uid: setting uid {}", self.uid))?;
+        process::setresgid(self.gid)
+            .context(|| format!("process.user.gid: setting gid {}", self.gid))?;
+        process::setresuid(self.uid)
+            .context(|| format!("process.user.uid: setting uid {}", self.uid))?;
         process::prctl(libc::PR_SET_KEEPCAPS, 0).context(|| "prctl(PR_SET_KEEPCAPS)")?;
         if let Some(caps) = &self.caps {
             caps.apply()?;
@@ -95,14 +107,18 @@ fn rlimit_resource(t: PosixRlimitType) -> u32 {
 pub fn find_program(arg0: &str, env: &[String], cwd: &str) -> Result<std::path::PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     let executable = |p: &std::path::Path| {
-        std::fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+        std::fs::metadata(p)
+            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            .unwrap_or(false)
     };
     if arg0.contains('/') {
         let p = std::path::Path::new(cwd).join(arg0);
         return if executable(&p) {
             Ok(p)
         } else {
-            Err(Error::msg(format!("exec: {arg0:?}: no such executable file in the container")))
+            Err(Error::msg(format!(
+                "exec: {arg0:?}: no such executable file in the container"
+            )))
         };
     }
     let path = env
@@ -112,5 +128,9 @@ pub fn find_program(arg0: &str, env: &[String], cwd: &str) -> Result<std::path::
     path.split(':')
         .map(|dir| std::path::Path::new(if dir.is_empty() { "." } else { dir }).join(arg0))
         .find(|p| executable(p))
-        .ok_or_else(|| Error::msg(format!("exec: {arg0:?}: executable file not found in $PATH")))
+        .ok_or_else(|| {
+            Error::msg(format!(
+                "exec: {arg0:?}: executable file not found in $PATH"
+            ))
+        })
 }

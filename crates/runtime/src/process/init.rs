@@ -68,7 +68,9 @@ pub fn run(cfg: &InitConfig, chan: Channel) -> ! {
 }
 
 fn process_of(spec: &Spec) -> Result<&Process> {
-    spec.process().as_ref().ok_or_else(|| Error::msg("process: is required to create a container"))
+    spec.process()
+        .as_ref()
+        .ok_or_else(|| Error::msg("process: is required to create a container"))
 }
 
 /// Everything up to the point where the container is created and the init can park.
@@ -87,7 +89,8 @@ fn setup(cfg: &InitConfig, chan: &Channel) -> Result<Parked> {
     }
     set_names(spec)?;
     if !cfg.no_new_keyring {
-        process::join_session_keyring(&format!("_ses.{}", cfg.id)).context(|| "creating the session keyring")?;
+        process::join_session_keyring(&format!("_ses.{}", cfg.id))
+            .context(|| "creating the session keyring")?;
     }
     let identity = Identity::from_process(proc_)?;
     Identity::apply_limits(proc_)?;
@@ -108,7 +111,11 @@ fn setup(cfg: &InitConfig, chan: &Channel) -> Result<Parked> {
     };
     rootfs::prepare(&opts)?;
     let state_json = runtime_hooks(cfg, chan)?;
-    if let Some(h) = spec.hooks().as_ref().and_then(|h| h.create_container().as_ref()) {
+    if let Some(h) = spec
+        .hooks()
+        .as_ref()
+        .and_then(|h| h.create_container().as_ref())
+    {
         hooks::run("createContainer", h, state_json.as_bytes())?;
     }
     rootfs::enter(&opts)?;
@@ -119,14 +126,23 @@ fn setup(cfg: &InitConfig, chan: &Channel) -> Result<Parked> {
 
     let cwd = proc_.cwd().to_string_lossy().into_owned();
     if !Path::new(&cwd).is_dir() {
-        return Err(Error::msg(format!("process.cwd: {cwd} is not a directory in the container")));
+        return Err(Error::msg(format!(
+            "process.cwd: {cwd} is not a directory in the container"
+        )));
     }
     let args = proc_.args().clone().unwrap_or_default();
-    let arg0 = args.first().ok_or_else(|| Error::msg("process.args: must not be empty"))?;
+    let arg0 = args
+        .first()
+        .ok_or_else(|| Error::msg("process.args: must not be empty"))?;
     let env = proc_.env().clone().unwrap_or_default();
     let program = find_program(arg0, &env, &cwd)?;
     chan.send(&Msg::Ready)?;
-    Ok(Parked { program, identity, fifo: fifo_path, state_json })
+    Ok(Parked {
+        program,
+        identity,
+        fifo: fifo_path,
+        state_json,
+    })
 }
 
 fn set_names(spec: &Spec) -> Result<()> {
@@ -168,7 +184,11 @@ fn setup_terminal(cfg: &InitConfig, chan: &Channel) -> Result<()> {
 fn park_and_exec(cfg: &InitConfig, parked: Parked) -> Error {
     // Opening the fifo for writing blocks until `start` opens it for reading.
     let reopen = format!("/proc/self/fd/{}", parked.fifo.as_raw_fd());
-    let mut fifo = match OpenOptions::new().write(true).custom_flags(libc::O_CLOEXEC).open(&reopen) {
+    let mut fifo = match OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(&reopen)
+    {
         Ok(f) => f,
         Err(e) => return Error::msg(format!("waiting for start on the exec fifo: {e}")),
     };
@@ -183,21 +203,35 @@ fn park_and_exec(cfg: &InitConfig, parked: Parked) -> Error {
 
 fn exec(cfg: &InitConfig, parked: &Parked) -> Result<std::convert::Infallible> {
     let proc_ = process_of(cfg.spec)?;
-    if let Some(h) = cfg.spec.hooks().as_ref().and_then(|h| h.start_container().as_ref()) {
+    if let Some(h) = cfg
+        .spec
+        .hooks()
+        .as_ref()
+        .and_then(|h| h.start_container().as_ref())
+    {
         hooks::run("startContainer", h, parked.state_json.as_bytes())?;
     }
     parked.identity.become_user(proc_)?;
-    std::env::set_current_dir(proc_.cwd()).context(|| format!("process.cwd: chdir to {}", proc_.cwd().display()))?;
+    std::env::set_current_dir(proc_.cwd())
+        .context(|| format!("process.cwd: chdir to {}", proc_.cwd().display()))?;
     prepare_fds(cfg.preserve_fds)?;
     let cstrings = |v: &[String]| -> Result<Vec<CString>> {
-        v.iter().map(|s| CString::new(s.as_bytes()).map_err(|_| Error::msg(format!("{s:?} contains a NUL byte")))).collect()
+        v.iter()
+            .map(|s| {
+                CString::new(s.as_bytes())
+                    .map_err(|_| Error::msg(format!("{s:?} contains a NUL byte")))
+            })
+            .collect()
     };
     let args = cstrings(proc_.args().as_deref().unwrap_or_default())?;
     let env = cstrings(proc_.env().as_deref().unwrap_or_default())?;
     signal::reset_dispositions();
     let _ = signal::SigSet::empty().set_mask();
     let e = process::execve(&parked.program, &args, &env);
-    Err(Error::msg(format!("exec {}: {e}", parked.program.display())))
+    Err(Error::msg(format!(
+        "exec {}: {e}",
+        parked.program.display()
+    )))
 }
 
 /// Only stdio and the preserved fds (3 .. 3+N) may reach the container's process.

@@ -27,7 +27,9 @@ pub fn spawn(
 ) -> Result<Spawned> {
     cfg.ns.enter_before_clone(cfg.spec)?;
     let (parent, child) = channel::pair()?;
-    match process::clone_fork(cfg.ns.flags_for_clone()).context(|| "cloning the container's init")? {
+    match process::clone_fork(cfg.ns.flags_for_clone())
+        .context(|| "cloning the container's init")?
+    {
         Forked::Child => {
             drop(parent);
             init::run(cfg, child)
