@@ -634,6 +634,7 @@ fn readonly_root_masked_and_readonly_paths_sysctl() {
         ],
         "linux": {
             "rootfsPropagation": "private",
+            "namespaces": [{"type": "mount"}, {"type": "pid"}, {"type": "uts"}, {"type": "ipc"}],
             "sysctl": {"kernel.domainname": "coracle.test", "kernel/msgmax": "4242"},
             "maskedPaths": ["/proc/kcore", "/proc/version", "/etc/secret", "/secret-dir", "/does/not/exist"],
             "readonlyPaths": ["/proc/sys", "/rodir", "/missing"]

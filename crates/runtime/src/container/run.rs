@@ -33,8 +33,8 @@ pub fn run(rt: &Runtime, id: &str, opts: &CreateOptions, detach: bool, keep: boo
     // missed one.
     let set = FORWARDED
         .iter()
-        .fold(signal::SigSet::empty().add(libc::SIGCHLD), |s, &sig| {
-            s.add(sig)
+        .fold(signal::SigSet::empty().with(libc::SIGCHLD), |s, &sig| {
+            s.with(sig)
         });
     let old = set.block().context(|| "blocking signals")?;
     let sigfd = set.signalfd().context(|| "creating a signalfd")?;

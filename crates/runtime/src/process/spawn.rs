@@ -36,10 +36,9 @@ pub fn spawn(
         }
         Forked::Parent(pid) => {
             drop(child);
-            drive(cfg, pid, &parent, join_cgroup, runtime_hooks).map_err(|e| {
+            drive(cfg, pid, &parent, join_cgroup, runtime_hooks).inspect_err(|_| {
                 let _ = process::kill(pid, libc::SIGKILL);
                 let _ = process::waitpid(pid, false);
-                e
             })
         }
     }

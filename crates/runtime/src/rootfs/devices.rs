@@ -217,8 +217,11 @@ mod tests {
     use super::*;
 
     fn spec(devices: &str) -> Spec {
-        let json = format!(r#"{{"ociVersion":"1.0.2","linux":{{"devices":{devices}}}}}"#);
-        crate::spec::parse(json.as_bytes(), "config.json").unwrap()
+        let json = format!(
+            r#"{{"ociVersion":"1.0.2","root":{{"path":"rootfs"}},"linux":{{"devices":{devices}}}}}"#
+        );
+        // Plain serde: these tests reach devices()'s own checks, past spec validation.
+        serde_json::from_str(&json).unwrap()
     }
 
     #[test]
@@ -238,7 +241,7 @@ mod tests {
         );
         assert!(d.iter().all(|d| d.kind == libc::S_IFCHR && d.mode == 0o666));
         assert_eq!((d[5].major, d[5].minor), (5, 0));
-        let none = crate::spec::parse(br#"{"ociVersion":"1.0.2"}"#, "c").unwrap();
+        let none = serde_json::from_str::<Spec>(r#"{"ociVersion":"1.0.2"}"#).unwrap();
         assert_eq!(devices(&none).unwrap().len(), 6);
     }
 

@@ -27,7 +27,7 @@ impl SigSet {
         }
     }
 
-    pub fn add(mut self, sig: libc::c_int) -> Self {
+    pub fn with(mut self, sig: libc::c_int) -> Self {
         // SAFETY: `self.0` is an initialised set; an invalid signal number only returns EINVAL.
         unsafe { libc::sigaddset(&mut self.0, sig) };
         self
