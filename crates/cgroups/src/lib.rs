@@ -89,7 +89,7 @@ impl Cgroup {
         })?;
         let layout = layout::host()?;
         // Plan (and so validate) the resources before touching the filesystem.
-        let plan = match resources {
+        let mut plan = match resources {
             Some(r) => resources::plan(r, layout.mode == Mode::V2)?,
             None => resources::Plan::default(),
         };
@@ -99,9 +99,13 @@ impl Cgroup {
             bad_path: None,
         };
         let wanted = select(layout, &plan);
+        let devices = plan.devices.take();
         let made = cg.make_dirs(&wanted).and_then(|()| {
             if layout.mode == Mode::V2 {
                 cg.enable_v2_controllers()?;
+            }
+            if let Some(rules) = &devices {
+                cg.enforce_devices(layout, rules, &mut plan)?;
             }
             resources::apply(&plan, &cg)
         });
@@ -112,6 +116,52 @@ impl Cgroup {
                 Err(e)
             }
         }
+    }
+
+    /// Enforce the device rules (`linux.resources.devices`, as `devices::rules` lists them).
+    ///
+    /// - **v2 and hybrid**: an eBPF program (`BPF_PROG_TYPE_CGROUP_DEVICE`) attached to the
+    ///   container's cgroup2 directory before any process joins; the kernel runs it for every
+    ///   task in that cgroup2 subtree, on hybrid hosts too. On hybrid hosts the v1 `devices`
+    ///   hierarchy is then not joined at all: one cgroup migration less, and so no cold-start RCU
+    ///   wait for it.
+    /// - **Fallback on hybrid**: when the program cannot be loaded or attached for a reason that
+    ///   means eBPF device filtering is unavailable here — ENOSYS (no bpf(2)), EPERM (no
+    ///   CAP_BPF / CAP_SYS_ADMIN, e.g. rootless), EINVAL (no cgroup BPF or no such program type) —
+    ///   the v1 `devices` hierarchy is joined and its allow/deny lists are written instead.
+    /// - **v2** has no fallback: such an error is returned, except EPERM in a user namespace,
+    ///   where (as with runc) the rules are skipped: the user namespace already keeps the
+    ///   container from opening devices it was not given.
+    /// - **v1**: the `devices.deny` / `devices.allow` lists, as before.
+    fn enforce_devices(
+        &mut self,
+        layout: &'static Layout,
+        rules: &[resources::devices::Rule],
+        plan: &mut resources::Plan,
+    ) -> io::Result<()> {
+        use resources::device_filter;
+        if let (Mode::V2 | Mode::Hybrid, Some(dir)) = (layout.mode, self.unified_dir()) {
+            match device_filter::attach(rules, dir) {
+                Ok(()) => return Ok(()),
+                Err(e) if layout.mode == Mode::Hybrid && device_filter::unsupported(&e) => {}
+                Err(e)
+                    if fsutil::errno(&e) == Some(libc::EPERM) && sys::in_user_namespace() =>
+                {
+                    return Ok(())
+                }
+                Err(e) => {
+                    let msg = format!("linux.resources.devices: {e}");
+                    return Err(fsutil::with_msg(e, msg));
+                }
+            }
+        }
+        if let Some(h) = layout.v1("devices") {
+            if !self.dirs.iter().any(|d| std::ptr::eq(d.host, h)) {
+                self.make_dirs(&[h])?;
+            }
+        }
+        resources::devices::v1_writes(rules, plan);
+        Ok(())
     }
 
     fn make_dirs(&mut self, wanted: &[&'static HostHierarchy]) -> io::Result<()> {
@@ -487,6 +537,8 @@ impl Cgroup {
 /// (accounting, `stats`, OOM events) and named hierarchies (`name=systemd`) are always used.
 /// Each skipped hierarchy saves a mkdir, a join and an rmdir (~0.1 ms; cpuset ~0.2–0.5 ms with the
 /// copy of cpus and mems). A process not joined to a controller stays in the caller's cgroup there.
+/// Device rules do not select the v1 `devices` hierarchy: they are an eBPF program on the unified
+/// hierarchy (see `Cgroup::enforce_devices`, which joins `devices` only as a fallback).
 fn select(layout: &'static Layout, plan: &resources::Plan) -> Vec<&'static HostHierarchy> {
     if layout.mode != Mode::Hybrid {
         return layout.hierarchies.iter().collect();

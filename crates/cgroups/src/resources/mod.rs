@@ -8,7 +8,8 @@
 
 mod blkio;
 mod cpu;
-mod devices;
+pub(crate) mod device_filter;
+pub(crate) mod devices;
 mod memory;
 mod misc;
 mod pids;
@@ -82,10 +83,14 @@ pub(crate) enum Step {
     Pair(Write, Write),
 }
 
-/// The writes for one spec, in order.
+/// The writes for one spec, in order, and its device rules.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct Plan {
     pub steps: Vec<Step>,
+    /// `linux.resources.devices` as the full rule list (see `devices::rules`), when the spec has
+    /// it. How it is enforced depends on the host: v1 `devices.*` writes ([`devices::v1_writes`])
+    /// or an eBPF program on the cgroup2 directory (`device_filter`); the caller chooses.
+    pub devices: Option<Vec<devices::Rule>>,
 }
 
 impl Plan {
@@ -110,14 +115,14 @@ fn invalid(msg: String) -> io::Error {
 }
 
 /// The plan for `res`: v2 files when `v2`, else v1 files (the `unified` map always goes to the
-/// unified hierarchy).
+/// unified hierarchy). Device rules are validated and kept in [`Plan::devices`], not written.
 pub(crate) fn plan(res: &LinuxResources, v2: bool) -> io::Result<Plan> {
     let mut p = Plan::default();
     if let Some(cpu) = res.cpu() {
         cpu::plan_cpuset(cpu, v2, &mut p);
     }
     if let Some(devs) = res.devices() {
-        devices::plan(devs, v2, &mut p)?;
+        p.devices = Some(devices::rules(devs)?);
     }
     if let Some(mem) = res.memory() {
         memory::plan(mem, v2, &mut p)?;
