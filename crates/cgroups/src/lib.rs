@@ -144,9 +144,7 @@ impl Cgroup {
             match device_filter::attach(rules, dir) {
                 Ok(()) => return Ok(()),
                 Err(e) if layout.mode == Mode::Hybrid && device_filter::unsupported(&e) => {}
-                Err(e)
-                    if fsutil::errno(&e) == Some(libc::EPERM) && sys::in_user_namespace() =>
-                {
+                Err(e) if fsutil::errno(&e) == Some(libc::EPERM) && sys::in_user_namespace() => {
                     return Ok(())
                 }
                 Err(e) => {

@@ -162,10 +162,7 @@ pub(crate) fn attach_device_program(dir: &Path, prog: &OwnedFd) -> io::Result<()
         replace_bpf_fd: 0,
     };
     bpf(BPF_PROG_ATTACH, &mut attr).map(drop).map_err(|e| {
-        let msg = format!(
-            "attach the eBPF device program to {}: {e}",
-            dir.display()
-        );
+        let msg = format!("attach the eBPF device program to {}: {e}", dir.display());
         crate::fsutil::with_msg(e, msg)
     })
 }

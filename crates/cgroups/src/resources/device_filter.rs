@@ -271,7 +271,16 @@ mod tests {
         let prog = program(&rules);
         let ok = |t, ma, mi, acc| run(&prog, t, ma, mi, acc) == 1;
         use DevType::*;
-        for (ma, mi) in [(1, 3), (1, 5), (1, 7), (1, 8), (1, 9), (5, 0), (5, 2), (136, 4)] {
+        for (ma, mi) in [
+            (1, 3),
+            (1, 5),
+            (1, 7),
+            (1, 8),
+            (1, 9),
+            (5, 0),
+            (5, 2),
+            (136, 4),
+        ] {
             assert!(ok(Char, ma, mi, READ | WRITE), "c {ma}:{mi}");
         }
         assert!(!ok(Char, 1, 1, READ), "/dev/mem");

@@ -254,14 +254,11 @@ impl V1List {
     /// of it denies.
     #[cfg(test)]
     pub fn allows(&self, typ: DevType, major: u32, minor: u32, access: u8) -> bool {
-        let mut covering = self
-            .exceptions
-            .iter()
-            .filter(|e| {
-                e.typ == typ
-                    && e.major.map_or(true, |m| m == major)
-                    && e.minor.map_or(true, |m| m == minor)
-            });
+        let mut covering = self.exceptions.iter().filter(|e| {
+            e.typ == typ
+                && (e.major.is_none() || e.major == Some(major))
+                && (e.minor.is_none() || e.minor == Some(minor))
+        });
         if self.default_allow {
             !covering.any(|e| e.access & access != 0)
         } else {
