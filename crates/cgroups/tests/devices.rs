@@ -256,3 +256,78 @@ fn no_device_rules_no_program_and_no_v1_devices() {
     assert!(!result(&inside, "kmsg").ends_with(EPERM), "{inside:?}");
     g.cg.remove().unwrap();
 }
+
+/// Make bpf(2) fail with EPERM in the calling thread only (a seccomp filter is per thread unless
+/// synchronized): as for a process without CAP_BPF, but keeping the rest of root's powers.
+fn refuse_bpf_in_this_thread() {
+    let filter = [
+        // A = syscall number (offset 0 of struct seccomp_data).
+        libc::sock_filter {
+            code: 0x20,
+            jt: 0,
+            jf: 0,
+            k: 0,
+        },
+        // if A == SYS_bpf: return ERRNO(EPERM); else: return ALLOW.
+        libc::sock_filter {
+            code: 0x15,
+            jt: 0,
+            jf: 1,
+            k: libc::SYS_bpf as u32,
+        },
+        libc::sock_filter {
+            code: 0x06,
+            jt: 0,
+            jf: 0,
+            k: libc::SECCOMP_RET_ERRNO | libc::EPERM as u32,
+        },
+        libc::sock_filter {
+            code: 0x06,
+            jt: 0,
+            jf: 0,
+            k: libc::SECCOMP_RET_ALLOW,
+        },
+    ];
+    let prog = libc::sock_fprog {
+        len: filter.len() as u16,
+        filter: filter.as_ptr() as *mut libc::sock_filter,
+    };
+    // SAFETY: `prog` points at `filter`, both alive for the call; the kernel copies the filter.
+    // Root has CAP_SYS_ADMIN, so no-new-privs is not needed.
+    let rc = unsafe {
+        libc::prctl(
+            libc::PR_SET_SECCOMP,
+            libc::SECCOMP_MODE_FILTER,
+            &prog as *const libc::sock_fprog,
+        )
+    };
+    assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
+}
+
+#[test]
+fn without_bpf_hybrid_falls_back_to_the_v1_devices_lists() {
+    require_root!();
+    if cgroups::mode().unwrap() != cgroups::Mode::Hybrid {
+        eprintln!("skipped: the fallback is for hybrid hosts");
+        return;
+    }
+    let nodes = Nodes::new();
+    let kmsg = nodes.make("kmsg", 'c', 1, 11);
+    let checks = [
+        ("null", "head -c1 /dev/null".to_string()),
+        read_check("kmsg", &kmsg),
+    ];
+    // Create the cgroup, and start the shell, from a thread where bpf(2) is refused.
+    let inside = std::thread::spawn(move || {
+        refuse_bpf_in_this_thread();
+        let mut g = create(r#"{"devices":[{"allow":false,"access":"rwm"}]}"#);
+        assert!(uses_v1_devices(&g.cg), "{:?}", g.cg.hierarchies());
+        let inside = run_in(&mut g, &checks);
+        g.cg.remove().unwrap();
+        inside
+    })
+    .join()
+    .unwrap();
+    assert_eq!(result(&inside, "null"), "ok", "{inside:?}");
+    assert!(result(&inside, "kmsg").ends_with(EPERM), "{inside:?}");
+}
