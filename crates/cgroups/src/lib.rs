@@ -7,6 +7,10 @@
 //! one more on hybrid hosts, where its core files `cgroup.kill` and `cgroup.freeze` work even without
 //! controllers).
 //!
+//! Device rules (`linux.resources.devices`) are an eBPF program attached to the container's
+//! cgroup2 directory wherever there is one (v2 and hybrid hosts; on hybrid hosts the v1 `devices`
+//! hierarchy is then not joined), and the v1 allow/deny lists on v1 hosts.
+//!
 //! Errors are `io::Error`s whose message names the file (or spec field) and what went wrong; the
 //! `kind()` is the underlying one.
 
