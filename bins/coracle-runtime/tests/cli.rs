@@ -264,11 +264,8 @@ fn run_of_an_init_killed_by_a_signal_exits_128_plus_n() {
         .spawn()
         .expect("spawn run");
     let running = wait_until(TIMEOUT, || {
-        rt.output(&["state", &id])
-            .status
-            .success()
-            .then(|| rt.status(&id) == "running")
-            .unwrap_or(false)
+        let out = rt.output(&["state", &id]);
+        serde_json::from_slice::<Value>(&out.stdout).is_ok_and(|s| s["status"] == "running")
     });
     if !running {
         let _ = child.kill();
@@ -528,11 +525,11 @@ fn log_json_records_the_error_as_containerds_shim_reads_it() {
         let out = rt.output(&args);
         assert_eq!(exit_code(&out), 1);
         let text = fs::read_to_string(&log).expect("log file written");
-        let last: Value = text
+        let lines: Vec<Value> = text
             .lines()
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?} not JSON: {e}")))
-            .last()
-            .expect("a log line");
+            .collect();
+        let last = lines.last().expect("a log line");
         assert_eq!(last["level"], "error", "{text}");
         assert_eq!(
             last["msg"],
