@@ -485,3 +485,67 @@ fn run_runs_every_hook_in_order() {
     );
     assert_nothing_left(&rt, &bundle, &id);
 }
+
+/// createContainer's path is resolved in the runtime's namespace: a script that exists only on the
+/// host (in the bundle directory, outside the rootfs) runs.
+#[test]
+fn create_container_hook_path_is_found_on_the_host() {
+    let rt = Runtime::new();
+    let mut bundle = Bundle::busybox().args(&["sleep", "1000"]);
+    let script = bundle.path().join("cc-hook.sh");
+    let marker = bundle.path().join("cc-ran");
+    fs::write(
+        &script,
+        format!("#!/bin/sh\nhostname > {}\n", marker.display()),
+    )
+    .unwrap();
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+    let path = script.display().to_string();
+    bundle.edit(|c| {
+        c["hostname"] = "cc-host-path".into();
+        c["hooks"] = json!({ "createContainer": [{ "path": path }] });
+    });
+    let id = rt.new_id();
+    let (status, stderr) = create(&rt, &bundle, &id);
+    assert!(status.success(), "create failed: {status}\n{stderr}");
+    assert_eq!(fs::read_to_string(&marker).unwrap(), "cc-host-path\n");
+    rt.run_ok(&["delete", "--force", &id]);
+    assert_nothing_left(&rt, &bundle, &id);
+}
+
+/// A failing startContainer hook fails `start` (one line naming it), the user's process never
+/// runs, and the container ends stopped; delete then leaves nothing.
+#[test]
+fn a_failing_start_container_hook_fails_start_and_stops_the_container() {
+    let rt = Runtime::new();
+    let mut bundle = Bundle::busybox().args(&["sh", "-c", "echo ran > /out/user"]);
+    let out = bundle.path().join("out");
+    fs::create_dir(&out).unwrap();
+    fs::create_dir(bundle.rootfs().join("out")).unwrap();
+    let out_str = out.display().to_string();
+    bundle.edit(|c| {
+        c["hooks"] = json!({ "startContainer": [{
+            "path": "/bin/sh", "args": ["sh", "-c", "echo 'not today' >&2; exit 1"],
+        }]});
+        c["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/out", "type": "bind", "source": out_str,
+            "options": ["rbind", "rw"],
+        }));
+    });
+    let id = rt.new_id();
+    let (status, stderr) = create(&rt, &bundle, &id);
+    assert!(status.success(), "create failed: {status}\n{stderr}");
+    let (status, stderr) = run_rt(&rt, &["start", &id]);
+    assert!(!status.success(), "start succeeded: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "stderr:\n{stderr}");
+    assert!(
+        stderr.contains("startContainer hook /bin/sh")
+            && stderr.contains("exited with status 1")
+            && stderr.contains("not today"),
+        "{stderr}"
+    );
+    rt.wait_status(&id, "stopped", Duration::from_secs(10));
+    assert!(!out.join("user").exists(), "the user's process ran");
+    rt.run_ok(&["delete", &id]);
+    assert_nothing_left(&rt, &bundle, &id);
+}
