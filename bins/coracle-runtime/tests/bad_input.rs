@@ -383,3 +383,32 @@ fn a_pid_file_that_is_a_directory() {
     names.sort();
     assert_eq!(names, ["config.json", "pid-dir", "rootfs"]);
 }
+
+/// With `--log FILE --log-format json` (how the containerd shim calls a runtime) the same error is
+/// the last JSON line of the log, at level "error", and stderr still has the one line.
+#[test]
+fn the_error_also_goes_to_the_json_log() {
+    let rt = Runtime::new();
+    let bundle = Bundle::busybox().config(|c| c["process"]["args"] = json!([]));
+    let id = rt.new_id();
+    let log = bundle.path().join("runtime.log");
+    let log_str = log.display().to_string();
+    let args = [
+        "--log",
+        &log_str,
+        "--log-format",
+        "json",
+        "create",
+        "--bundle",
+        bundle.path_str(),
+        &id,
+    ];
+    let line = expect_failure(&rt, &bundle, &id, &args, &["process.args"]);
+    let text = fs::read_to_string(&log).expect("log written");
+    let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap())
+        .unwrap_or_else(|e| panic!("log line is not JSON ({e}): {text}"));
+    assert_eq!(last["level"], "error", "{text}");
+    let msg = last["msg"].as_str().unwrap();
+    assert!(line.ends_with(msg), "stderr {line:?} vs log msg {msg:?}");
+    assert!(msg.contains("process.args: must not be empty"), "{msg}");
+}
