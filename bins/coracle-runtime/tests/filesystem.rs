@@ -176,7 +176,11 @@ fn default_mounts_have_their_types_and_options() {
 
     let shm = mount_at(&mounts, "/dev/shm");
     assert_eq!(shm.fs_type, "tmpfs");
-    has_all(&shm.options, &["rw", "nosuid", "nodev", "noexec"], "/dev/shm");
+    has_all(
+        &shm.options,
+        &["rw", "nosuid", "nodev", "noexec"],
+        "/dev/shm",
+    );
     // tmpfs shows its mode only when it is not the default 1777 (checked by stat below).
     has_all(&shm.super_options, &["size=65536k"], "/dev/shm");
 
@@ -193,7 +197,10 @@ fn default_mounts_have_their_types_and_options() {
     for m in &mounts {
         let p = m.mount_point.as_str();
         assert!(
-            p == "/" || ["/proc", "/dev", "/sys"].iter().any(|d| Path::new(p).starts_with(d)),
+            p == "/"
+                || ["/proc", "/dev", "/sys"]
+                    .iter()
+                    .any(|d| Path::new(p).starts_with(d)),
             "unexpected mount point {p} in the container"
         );
     }
@@ -225,7 +232,13 @@ fn mount_options_hold_by_behaviour() {
     let out = run_ok(&rt, bundle, script);
     assert_eq!(
         out.lines().collect::<Vec<_>>(),
-        ["/dev/shm noexec", "/dev/shm nodev", "ran", "/dev exec", "/dev dev"],
+        [
+            "/dev/shm noexec",
+            "/dev/shm nodev",
+            "ran",
+            "/dev exec",
+            "/dev dev"
+        ],
         "{out}"
     );
 }
@@ -311,7 +324,11 @@ fn bind_mounts_of_a_host_dir_and_file() {
         &["ro", "nosuid", "nodev"],
         "/mnt/ro",
     );
-    has_all(&mount_at(&mounts, "/etc/single").options, &["ro"], "/etc/single");
+    has_all(
+        &mount_at(&mounts, "/etc/single").options,
+        &["ro"],
+        "/etc/single",
+    );
     assert_eq!(
         fs::read_to_string(host.path.join("dir/from-container")).unwrap(),
         "written\n",
@@ -349,7 +366,11 @@ fn recursive_readonly(opt: &str) {
     let (before, mounts) = split_mountinfo(&out);
     assert_eq!(before.lines().collect::<Vec<_>>(), ["sub"], "{out}");
     has_all(&mount_at(&mounts, "/tree").options, &["ro"], "/tree");
-    has_all(&mount_at(&mounts, "/tree/sub").options, &["ro"], "/tree/sub");
+    has_all(
+        &mount_at(&mounts, "/tree/sub").options,
+        &["ro"],
+        "/tree/sub",
+    );
     assert!(!sub.join("x").exists() && !host.path.join("top").exists());
     // The host's own submount stays writable.
     fs::write(sub.join("host-write"), "ok").expect("host submount still writable");
@@ -644,8 +665,16 @@ fn masked_and_readonly_paths() {
         ["kcore 0", "secret 0", "secretdir []", "rest-writable"],
         "{out}"
     );
-    has_all(&mount_at(&mounts, "/proc/sys").options, &["ro"], "/proc/sys");
-    has_all(&mount_at(&mounts, "/etc/frozen").options, &["ro"], "/etc/frozen");
+    has_all(
+        &mount_at(&mounts, "/proc/sys").options,
+        &["ro"],
+        "/proc/sys",
+    );
+    has_all(
+        &mount_at(&mounts, "/etc/frozen").options,
+        &["ro"],
+        "/etc/frozen",
+    );
 }
 
 #[test]
@@ -670,17 +699,17 @@ fn rootfs_propagation_is_applied_to_root() {
     for (prop, want_shared) in [("shared", true), ("private", false), ("rslave", false)] {
         let rt = Runtime::new();
         let bundle = Bundle::busybox().config(|c| c["linux"]["rootfsPropagation"] = prop.into());
-        let out = run_ok(
-            &rt,
-            bundle,
-            "echo --mountinfo--; cat /proc/self/mountinfo",
-        );
+        let out = run_ok(&rt, bundle, "echo --mountinfo--; cat /proc/self/mountinfo");
         let (_, mounts) = split_mountinfo(&out);
         let root = mount_at(&mounts, "/");
         let shared = root.optional.iter().any(|o| o.starts_with("shared:"));
         assert_eq!(shared, want_shared, "{prop}: / has {:?}", root.optional);
         if prop == "private" {
-            assert!(root.optional.is_empty(), "private: / has {:?}", root.optional);
+            assert!(
+                root.optional.is_empty(),
+                "private: / has {:?}",
+                root.optional
+            );
         }
     }
 }

@@ -169,7 +169,11 @@ fn user_uid_gid_and_additional_gids() {
 #[test]
 fn root_user_without_additional_gids_has_no_groups() {
     let rt = Runtime::new();
-    let out = run_ok(&rt, Bundle::busybox(), "id -u; id -g; grep '^Groups:' /proc/self/status");
+    let out = run_ok(
+        &rt,
+        Bundle::busybox(),
+        "id -u; id -g; grep '^Groups:' /proc/self/status",
+    );
     assert_eq!(out.lines().take(2).collect::<Vec<_>>(), ["0", "0"]);
     assert_eq!(status_field(&out, "Groups"), "");
 }
@@ -184,6 +188,33 @@ fn umask_applies_to_the_process_and_its_files() {
         "umask; touch /dev/shm/f; mkdir /dev/shm/d; stat -c %a /dev/shm/f /dev/shm/d",
     );
     assert_eq!(out, "0027\n640\n750\n");
+}
+
+#[test]
+fn umask_defaults_to_0022_whatever_the_callers() {
+    // Like runc: a config without user.umask gets 0022, not the umask of whoever ran the runtime.
+    let rt = Runtime::new();
+    let bundle = Bundle::busybox().args(&["sh", "-c", "umask"]);
+    let id = rt.new_id();
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(r#"umask 077; exec "$@""#)
+        .arg("sh")
+        .arg(rt.bin())
+        .arg("--root")
+        .arg(rt.root())
+        .args(["run", "--bundle", bundle.path_str(), &id])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    assert_eq!(
+        exit_code(&out),
+        0,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout(&out), "0022\n");
+    assert_nothing_left(&rt, &bundle, &id);
 }
 
 #[test]
@@ -257,7 +288,11 @@ fn no_new_privileges_follows_the_config() {
         let rt = Runtime::new();
         let bundle = Bundle::busybox().config(|c| c["process"]["noNewPrivileges"] = nnp.into());
         let out = run_ok(&rt, bundle, "grep '^NoNewPrivs:' /proc/self/status");
-        assert_eq!(status_field(&out, "NoNewPrivs"), want, "noNewPrivileges {nnp}");
+        assert_eq!(
+            status_field(&out, "NoNewPrivs"),
+            want,
+            "noNewPrivileges {nnp}"
+        );
     }
 }
 
@@ -436,20 +471,12 @@ fn terminal_passes_input_through() {
     let mut stdin = child.stdin.take().unwrap();
     std::io::Write::write_all(&mut stdin, b"hello there\n").unwrap();
     let mut out = Vec::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_end(&mut out)
-        .unwrap();
+    child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
     let status = child.wait().unwrap();
     drop(stdin);
     let text = String::from_utf8_lossy(&out).replace('\r', "");
     assert!(status.success(), "{text}");
-    assert!(
-        text.lines().any(|l| l == "got <hello there>"),
-        "{text:?}"
-    );
+    assert!(text.lines().any(|l| l == "got <hello there>"), "{text:?}");
     assert_nothing_left(&rt, &bundle, &id);
 }
 
@@ -489,7 +516,12 @@ fn preserve_fds_passes_fd_3_and_only_when_asked() {
     std::fs::write(&file, "content of fd 3\n").unwrap();
 
     let with = run_with_fd3(&rt, &bundle, &file, Some("1"));
-    assert_eq!(exit_code(&with), 0, "{}", String::from_utf8_lossy(&with.stderr));
+    assert_eq!(
+        exit_code(&with),
+        0,
+        "{}",
+        String::from_utf8_lossy(&with.stderr)
+    );
     // ls's own directory fd comes after the preserved one.
     assert_eq!(stdout(&with), "0 1 2 3 4 \ncontent of fd 3\n");
 
