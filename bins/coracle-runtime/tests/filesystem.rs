@@ -745,6 +745,7 @@ fn mount_targets_through_symlinks_stay_in_the_rootfs() {
     let outside_str = outside.to_str().unwrap().to_string();
     let host_src = HostDir::new("src");
     fs::write(host_src.path.join("payload"), "payload\n").unwrap();
+    let host_file = host_src.path.join("payload");
 
     let bundle = Bundle::busybox().config(|c| {
         c["root"]["readonly"] = false.into();
@@ -757,12 +758,19 @@ fn mount_targets_through_symlinks_stay_in_the_rootfs() {
             json!({"destination": "/a/b/evil2/sub", "type": "bind", "source": host_src.str(),
                    "options": ["rbind", "rw"]}),
         );
+        // A file bind whose destination is a dangling symlink to a file in the host dir.
+        add_mount(
+            c,
+            json!({"destination": "/etc/evil-file", "type": "bind", "source": host_file,
+                   "options": ["bind", "ro"]}),
+        );
     });
     let rootfs = bundle.rootfs();
     symlink(&outside, rootfs.join("evil")).unwrap();
     fs::create_dir_all(rootfs.join("a/b")).unwrap();
     let relative = format!("../../../../../../../..{outside_str}");
     symlink(&relative, rootfs.join("a/b/evil2")).unwrap();
+    symlink(outside.join("file"), rootfs.join("etc/evil-file")).unwrap();
 
     let id = rt.create(&bundle);
     let pid = rt.state(&id)["pid"].as_i64().unwrap();
@@ -775,6 +783,7 @@ fn mount_targets_through_symlinks_stay_in_the_rootfs() {
     for want in [
         format!("{outside_str}/made/here"),
         format!("{outside_str}/sub"),
+        format!("{outside_str}/file"),
     ] {
         assert!(points.contains(&want), "{want} not mounted in {points:#?}");
     }
@@ -793,6 +802,7 @@ fn mount_targets_through_symlinks_stay_in_the_rootfs() {
     // The directories were made inside the rootfs.
     assert!(rootfs.join(&outside_str[1..]).join("made/here").is_dir());
     assert!(rootfs.join(&outside_str[1..]).join("sub").is_dir());
+    assert!(rootfs.join(&outside_str[1..]).join("file").is_file());
     assert_eq!(fs::read_dir(&outside).unwrap().count(), 0);
     assert!(!fs::read_to_string("/proc/self/mountinfo")
         .unwrap()

@@ -149,6 +149,28 @@ fn missing_cwd_is_a_clear_error_and_leaves_nothing() {
 }
 
 #[test]
+fn cwd_cannot_reach_the_host_through_a_leaked_fd() {
+    // CVE-2024-21626: a runtime descriptor of a host directory, left open in the init, would let
+    // cwd /proc/self/fd/N start the process outside the container. No such descriptor exists.
+    let rt = Runtime::new();
+    for n in 3..=9 {
+        let cwd = format!("/proc/self/fd/{n}");
+        let bundle = Bundle::busybox()
+            .args(&["sh", "-c", "ls -a . | head -n 50"])
+            .config(|c| c["process"]["cwd"] = cwd.clone().into());
+        let out = run(&rt, &bundle);
+        assert_ne!(
+            exit_code(&out),
+            0,
+            "cwd {cwd} was accepted; the process saw: {}",
+            stdout(&out)
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("process.cwd"), "stderr: {err}");
+    }
+}
+
+#[test]
 fn user_uid_gid_and_additional_gids() {
     let rt = Runtime::new();
     let bundle = Bundle::busybox().config(|c| {
@@ -244,6 +266,17 @@ fn rlimits_are_set() {
     assert_eq!(limit("Max open files"), ["1024", "2048"]);
     assert_eq!(limit("Max core file size"), ["0", "4096"]);
     assert_eq!(limit("Max processes"), ["300", "400"]);
+}
+
+#[test]
+fn a_small_nofile_limit_does_not_break_the_setup() {
+    // The limits are the process's: the runtime's own setup (mounts, devices) must not run under
+    // them. runc copes with 8 open files.
+    let rt = Runtime::new();
+    let bundle = Bundle::busybox().config(|c| {
+        c["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "soft": 8, "hard": 8}]);
+    });
+    assert_eq!(run_ok(&rt, bundle, "ulimit -n; ulimit -Hn"), "8\n8\n");
 }
 
 #[test]
