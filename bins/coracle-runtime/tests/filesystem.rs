@@ -809,3 +809,36 @@ fn mount_targets_through_symlinks_stay_in_the_rootfs() {
         .contains(&outside_str));
     assert_nothing_left(&rt, &bundle, &id);
 }
+
+/// A sysctl that would change the host (not namespaced, or of a namespace the container shares
+/// with the host) is refused by name, and the host's value stays.
+#[test]
+fn sysctl_that_would_change_the_host_is_refused() {
+    let cases = [
+        ("vm.swappiness", "/proc/sys/vm/swappiness", false),
+        ("net.ipv4.ip_forward", "/proc/sys/net/ipv4/ip_forward", true),
+    ];
+    for (key, file, drop_netns) in cases {
+        let rt = Runtime::new();
+        let host_before = fs::read_to_string(file).unwrap();
+        let other = if host_before.trim() == "1" { "0" } else { "1" };
+        let bundle = Bundle::busybox().args(&["true"]).config(|c| {
+            c["linux"]["sysctl"] = json!({ key: other });
+            if drop_netns {
+                c["linux"]["namespaces"]
+                    .as_array_mut()
+                    .unwrap()
+                    .retain(|n| n["type"] != "network");
+            }
+        });
+        let (id, out) = rt.run(&bundle);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_ne!(exit_code(&out), 0, "{key} accepted");
+        assert!(
+            err.contains(&format!("linux.sysctl[\"{key}\"]")),
+            "stderr: {err}"
+        );
+        assert_eq!(fs::read_to_string(file).unwrap(), host_before, "{key}");
+        assert_nothing_left(&rt, &bundle, &id);
+    }
+}
