@@ -343,7 +343,8 @@ fn bind_mounts_of_a_host_dir_and_file() {
 }
 
 /// An rbind of a tree with a submount, made read-only with `opt` (`rro`, or `ro` which an rbind
-/// applies to every mount it brings along): the submount is read-only inside too.
+/// applies to every mount it brings along): the submount is read-only inside too. (runc 1.1 makes
+/// only the top mount of an `rbind,ro` read-only; this runtime chose the safer reading.)
 fn recursive_readonly(opt: &str) {
     let rt = Runtime::new();
     let mut host = HostDir::new("rro");
