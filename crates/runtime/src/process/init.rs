@@ -93,7 +93,6 @@ fn setup(cfg: &InitConfig, chan: &Channel) -> Result<Parked> {
             .context(|| "creating the session keyring")?;
     }
     let identity = Identity::from_process(proc_)?;
-    Identity::apply_limits(proc_)?;
     let fifo_path = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_PATH | libc::O_CLOEXEC)
@@ -136,6 +135,9 @@ fn setup(cfg: &InitConfig, chan: &Channel) -> Result<Parked> {
         .ok_or_else(|| Error::msg("process.args: must not be empty"))?;
     let env = proc_.env().clone().unwrap_or_default();
     let program = find_program(arg0, &env, &cwd)?;
+    // Last, so the runtime's own setup never runs under the process's limits (a small
+    // RLIMIT_NOFILE would make it fail); still before the park, so a bad value fails `create`.
+    Identity::apply_limits(proc_)?;
     chan.send(&Msg::Ready)?;
     Ok(Parked {
         program,
