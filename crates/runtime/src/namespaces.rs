@@ -182,6 +182,22 @@ pub fn kind_name(kind: LinuxNamespaceType) -> &'static str {
     }
 }
 
+/// The host uid and gid that the container's root (id 0) maps to, per `linux.uidMappings` and
+/// `linux.gidMappings` (None where 0 is not mapped).
+pub fn host_root_ids(spec: &Spec) -> (Option<u32>, Option<u32>) {
+    let root_of = |maps: Option<&Vec<oci_spec::runtime::LinuxIdMapping>>| {
+        maps?
+            .iter()
+            .find(|m| m.container_id() == 0 && m.size() > 0)
+            .map(|m| m.host_id())
+    };
+    let linux = spec.linux().as_ref();
+    (
+        root_of(linux.and_then(|l| l.uid_mappings().as_ref())),
+        root_of(linux.and_then(|l| l.gid_mappings().as_ref())),
+    )
+}
+
 /// Write the uid and gid maps of a child's new user namespace (as root: any number of ranges).
 pub fn write_id_maps(pid: libc::pid_t, spec: &Spec) -> Result<()> {
     let linux = spec.linux().as_ref();
