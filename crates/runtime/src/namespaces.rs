@@ -61,6 +61,12 @@ impl Namespaces {
                             path.display()
                         ))
                     })?;
+                    check_kind(&file, kind).map_err(|problem| {
+                        Error::msg(format!(
+                            "linux.namespaces[{i}].path: {}: {problem}",
+                            path.display()
+                        ))
+                    })?;
                     plan.joins.push(Join {
                         kind,
                         path: path.clone(),
@@ -151,6 +157,34 @@ impl Namespaces {
         Ok(())
     }
 }
+
+/// An opened namespace file must be of the kind it is listed as (setns would only say EINVAL, and
+/// only after the clone).
+fn check_kind(file: &File, kind: LinuxNamespaceType) -> std::result::Result<(), String> {
+    let found = process::namespace_type(file.as_fd()).map_err(|_| "is not a namespace file")?;
+    if found == clone_flag(kind) {
+        return Ok(());
+    }
+    let found = ALL_KINDS
+        .into_iter()
+        .find(|k| clone_flag(*k) == found)
+        .map_or("another", kind_name);
+    Err(format!(
+        "is a {found} namespace, not a {} namespace",
+        kind_name(kind)
+    ))
+}
+
+const ALL_KINDS: [LinuxNamespaceType; 8] = [
+    LinuxNamespaceType::Pid,
+    LinuxNamespaceType::Network,
+    LinuxNamespaceType::Mount,
+    LinuxNamespaceType::Ipc,
+    LinuxNamespaceType::Uts,
+    LinuxNamespaceType::User,
+    LinuxNamespaceType::Cgroup,
+    LinuxNamespaceType::Time,
+];
 
 /// The contents of /proc/self/timens_offsets for `linux.timeOffsets`.
 fn time_offsets(spec: &Spec) -> String {
