@@ -141,6 +141,10 @@ impl Namespaces {
             .iter()
             .filter(|j| j.kind != LinuxNamespaceType::Pid)
         {
+            if j.kind == LinuxNamespaceType::User && already_in(&j.file, "user") {
+                // Joined before the clone, to own the new pid namespace (setns would refuse).
+                continue;
+            }
             process::setns(j.file.as_fd(), clone_flag(j.kind)).context(|| {
                 format!(
                     "joining {} namespace {}",
@@ -186,6 +190,18 @@ const ALL_KINDS: [LinuxNamespaceType; 8] = [
     LinuxNamespaceType::Time,
 ];
 
+/// Whether this process is already in the namespace behind `file` (`/proc/self/ns/<name>`).
+fn already_in(file: &File, name: &str) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (
+        file.metadata(),
+        std::fs::metadata(format!("/proc/self/ns/{name}")),
+    ) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
 /// The contents of /proc/self/timens_offsets for `linux.timeOffsets`.
 fn time_offsets(spec: &Spec) -> String {
     let Some(offsets) = spec.linux().as_ref().and_then(|l| l.time_offsets().clone()) else {
@@ -214,22 +230,6 @@ pub fn kind_name(kind: LinuxNamespaceType) -> &'static str {
         LinuxNamespaceType::Cgroup => "cgroup",
         LinuxNamespaceType::Time => "time",
     }
-}
-
-/// The host uid and gid that the container's root (id 0) maps to, per `linux.uidMappings` and
-/// `linux.gidMappings` (None where 0 is not mapped).
-pub fn host_root_ids(spec: &Spec) -> (Option<u32>, Option<u32>) {
-    let root_of = |maps: Option<&Vec<oci_spec::runtime::LinuxIdMapping>>| {
-        maps?
-            .iter()
-            .find(|m| m.container_id() == 0 && m.size() > 0)
-            .map(|m| m.host_id())
-    };
-    let linux = spec.linux().as_ref();
-    (
-        root_of(linux.and_then(|l| l.uid_mappings().as_ref())),
-        root_of(linux.and_then(|l| l.gid_mappings().as_ref())),
-    )
 }
 
 /// Write the uid and gid maps of a child's new user namespace (as root: any number of ranges).

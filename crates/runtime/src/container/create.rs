@@ -3,7 +3,7 @@
 
 use super::Runtime;
 use crate::hooks;
-use crate::namespaces::{host_root_ids, Namespaces};
+use crate::namespaces::Namespaces;
 use crate::process::init::InitConfig;
 use crate::process::spawn::{self, Spawned};
 use crate::spec::{self, Bundle};
@@ -12,7 +12,6 @@ use crate::sys::{fd, signal::SigSet};
 use crate::terminal;
 use crate::{Context, Result};
 use cgroups::Cgroup;
-use oci_spec::runtime::LinuxNamespaceType;
 use std::path::{Path, PathBuf};
 
 /// `create`'s flags.
@@ -83,13 +82,6 @@ fn build(
 ) -> Result<Spawned> {
     let spec = &bundle.spec;
     fd::mkfifo(&dir.fifo(), 0o622).context(|| format!("creating {}", dir.fifo().display()))?;
-    if ns.has_new(LinuxNamespaceType::User) {
-        // The init opens the fifo as the container's root, which the umask-trimmed mode (0600,
-        // owned by the host's root) would refuse: give it to the host ids that root maps to.
-        let (uid, gid) = host_root_ids(spec);
-        std::os::unix::fs::chown(dir.fifo(), uid, gid)
-            .context(|| format!("giving {} to the container's root", dir.fifo().display()))?;
-    }
     let linux = spec.linux().as_ref();
     let cgroups_path = linux
         .and_then(|l| l.cgroups_path().as_ref())
