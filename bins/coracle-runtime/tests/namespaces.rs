@@ -483,3 +483,66 @@ fn namespace_file_of_another_kind_is_a_clear_error() {
     let err = bad_path("/proc/self/ns/ipc");
     assert!(err.contains("/proc/self/ns/ipc"), "{err}");
 }
+
+/// A second container joins the first one's user (and network) namespace by path and makes its
+/// other namespaces inside it: it has the first one's id maps, is root there, and owns its new
+/// namespaces through that user namespace.
+#[test]
+fn joins_another_containers_user_namespace() {
+    let rt = Runtime::new();
+    let maps = json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
+    let first = Bundle::busybox().args(&["sleep", "1000"]).config(|c| {
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({ "type": "user" }));
+        c["linux"]["uidMappings"] = maps.clone();
+        c["linux"]["gidMappings"] = maps.clone();
+    });
+    chown_tree(&first.rootfs(), 100000, 100000);
+    let first_id = rt.create(&first);
+    rt.run_ok(&["start", &first_id]);
+    let pid = rt.state(&first_id)["pid"].as_i64().unwrap();
+
+    let p = |n: &str| format!("/proc/{pid}/ns/{n}");
+    let second = Bundle::busybox()
+        .args(&[
+            "sh",
+            "-c",
+            &format!("{PRINT_NS}; cat /proc/self/uid_map; id -u; hostname"),
+        ])
+        .config(|c| {
+            c["hostname"] = "joined-userns".into();
+            set_namespaces(
+                c,
+                json!([{ "type": "pid" }, { "type": "ipc" }, { "type": "uts" },
+                       { "type": "mount" },
+                       { "type": "user", "path": p("user") },
+                       { "type": "network", "path": p("net") }]),
+            )
+        });
+    chown_tree(&second.rootfs(), 100000, 100000);
+    let (second_id, out) = rt.run(&second);
+    let text = ok_stdout(&out);
+    let inside = parse_ns(&text);
+    let first_ns = ns_of(pid);
+    assert_eq!(
+        inside["user"], first_ns["user"],
+        "user namespace not joined"
+    );
+    assert_eq!(
+        inside["net"], first_ns["net"],
+        "network namespace not joined"
+    );
+    for n in ["pid", "ipc", "uts", "mnt"] {
+        assert_ne!(inside[n], first_ns[n], "{n} namespace not new");
+        assert_ne!(inside[n], host_ns()[n], "{n} namespace is the host's");
+    }
+    let rest: Vec<&str> = text.lines().skip(KINDS.len()).collect();
+    let map: Vec<&str> = rest[0].split_whitespace().collect();
+    assert_eq!(map, ["0", "100000", "65536"], "{text}");
+    assert_eq!(rest[1..], ["0", "joined-userns"], "{text}");
+    assert_nothing_left(&rt, &second, &second_id);
+    rt.run_ok(&["delete", "--force", &first_id]);
+    assert_nothing_left(&rt, &first, &first_id);
+}
