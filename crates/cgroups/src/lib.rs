@@ -318,6 +318,23 @@ impl Cgroup {
         Ok(())
     }
 
+    /// Move `pid` into the cgroup on every hierarchy but the unified one: for a process that was
+    /// cloned straight into [`Cgroup::unified_path`] with `CLONE_INTO_CGROUP`.
+    pub fn add_process_v1(&self, pid: i32) -> io::Result<()> {
+        self.check()?;
+        let pid = pid.to_string();
+        for dir in self.dirs.iter().filter(|d| !d.host.is_v2()) {
+            fsutil::write(&dir.path.join("cgroup.procs"), &pid)?;
+        }
+        Ok(())
+    }
+
+    /// The container's directory on the unified (cgroup2) hierarchy, if the host has one: a child
+    /// can be born there (`clone3` with `CLONE_INTO_CGROUP`), which costs no migration.
+    pub fn unified_path(&self) -> Option<&Path> {
+        self.unified_dir()
+    }
+
     /// The pids in the cgroup and in any cgroup below it, read from the unified hierarchy where
     /// there is one, else from a v1 one.
     pub fn pids(&self) -> io::Result<Vec<i32>> {
@@ -479,13 +496,12 @@ fn select(layout: &'static Layout, plan: &resources::Plan) -> Vec<&'static HostH
         .iter()
         .filter(|h| match &h.mount.kind {
             mountinfo::MountKind::V2 => true,
-            mountinfo::MountKind::V1 { controllers, .. } => {
-                controllers.is_empty()
-                    || h.has("memory")
-                    || plan
-                        .targets()
-                        .any(|t| matches!(t, Target::V1(c) if h.has(c)))
-            }
+            // A v1 hierarchy only when the config sets something on it: every join is a cgroup
+            // migration, and the first one after idle waits for an RCU grace period. Tracking,
+            // kill and freeze go through the unified hierarchy.
+            mountinfo::MountKind::V1 { .. } => plan
+                .targets()
+                .any(|t| matches!(t, Target::V1(c) if h.has(c))),
         })
         .collect()
 }

@@ -43,7 +43,8 @@ const NON_CONTROLLER_OPTIONS: &[&str] = &[
 /// mount of a hierarchy wins).
 pub(crate) fn parse_mountinfo(text: &str) -> Vec<CgroupMount> {
     let mut out: Vec<CgroupMount> = Vec::new();
-    for line in text.lines() {
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
         // id parent major:minor root mountpoint options [optional...] - fstype source superoptions
         let Some((left, right)) = line.split_once(" - ") else {
             continue;
@@ -82,7 +83,7 @@ pub(crate) fn parse_mountinfo(text: &str) -> Vec<CgroupMount> {
             }
             MountKind::V1 { controllers, name }
         };
-        if out.iter().any(|m| m.dev == dev) {
+        if out.iter().any(|m| m.dev == dev) || shadowed(mountpoint, &lines[i + 1..]) {
             continue;
         }
         out.push(CgroupMount {
@@ -93,6 +94,20 @@ pub(crate) fn parse_mountinfo(text: &str) -> Vec<CgroupMount> {
         });
     }
     out
+}
+
+/// Is `mountpoint` covered by a later mount on it or on one of its parents (e.g. a tmpfs over
+/// /sys/fs/cgroup/unified, which is how crun is made to run on a hybrid host)?
+fn shadowed(mountpoint: &str, later: &[&str]) -> bool {
+    later.iter().any(|l| {
+        let Some(other) = l.split(' ').nth(4) else {
+            return false;
+        };
+        mountpoint == other
+            || mountpoint
+                .strip_prefix(other)
+                .is_some_and(|r| r.starts_with('/') || other == "/")
+    })
 }
 
 /// Undo mountinfo's octal escapes (`\040` for a space, `\011`, `\012`, `\134`).
@@ -213,6 +228,18 @@ mod tests {
         );
         assert_eq!(m[9].kind, MountKind::V2);
         assert_eq!(m[9].mountpoint, PathBuf::from("/sys/fs/cgroup/unified"));
+    }
+
+    #[test]
+    fn a_mount_over_a_hierarchy_hides_it() {
+        let hidden = format!(
+            "{HYBRID}\n999 30 0:99 / /sys/fs/cgroup/unified rw,relatime - tmpfs hide rw,size=16384k\n"
+        );
+        let m = parse_mountinfo(&hidden);
+        assert_eq!(m.len(), 9);
+        assert!(m.iter().all(|m| m.kind != MountKind::V2));
+        let all_hidden = format!("{HYBRID}\n999 1 0:99 / /sys rw - tmpfs t rw\n");
+        assert!(parse_mountinfo(&all_hidden).is_empty());
     }
 
     #[test]

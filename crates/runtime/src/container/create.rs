@@ -142,10 +142,17 @@ fn build(
         signal_mask,
         has_create_hooks,
     };
-    let join = |pid| {
-        cgroup
-            .add_process(pid)
-            .map_err(|e| crate::Error::msg(format!("joining cgroup {}: {e}", cgroup.path())))
+    let join = |pid, born_in_unified: bool| {
+        let joined = if born_in_unified {
+            cgroup.add_process_v1(pid)
+        } else {
+            cgroup.add_process(pid)
+        };
+        joined.map_err(|e| crate::Error::msg(format!("joining cgroup {}: {e}", cgroup.path())))
+    };
+    let cgroup_join = spawn::CgroupJoin {
+        unified: cgroup.unified_path(),
+        join: &join,
     };
     let runtime_hooks = |pid| {
         let mut creating = record.clone();
@@ -165,7 +172,7 @@ fn build(
         }
         Ok(json)
     };
-    let spawned = spawn::spawn(&cfg, &join, &runtime_hooks)?;
+    let spawned = spawn::spawn(&cfg, &cgroup_join, &runtime_hooks)?;
     record.pid = spawned.pid;
     record.pid_start = crate::sys::process::process_start_time(spawned.pid).unwrap_or(0);
     let saved = dir

@@ -8,9 +8,11 @@ use crate::namespaces::write_id_maps;
 use crate::sys::process::{self, Forked};
 use crate::{Context, Error, Result};
 use oci_spec::runtime::LinuxNamespaceType;
+use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
+use std::path::Path;
 
 /// A created init, parked or about to park on the exec fifo.
 pub struct Spawned {
@@ -19,20 +21,26 @@ pub struct Spawned {
     pub master: Option<OwnedFd>,
 }
 
-/// Clone the init and drive it until it is ready. `join_cgroup` puts a pid in the container's cgroup;
-/// `runtime_hooks` runs prestart and createRuntime for the pid and returns the state JSON for the
-/// container's own hooks.
+/// The container's cgroup as the spawn sees it: where the init can be born (the unified
+/// directory), and how to put it in the rest (`born_in_unified` says whether it was).
+pub struct CgroupJoin<'a> {
+    pub unified: Option<&'a Path>,
+    pub join: &'a dyn Fn(libc::pid_t, bool) -> Result<()>,
+}
+
+/// Clone the init and drive it until it is ready. `runtime_hooks` runs prestart and createRuntime
+/// for the pid and returns the state JSON for the container's own hooks.
 pub fn spawn(
     cfg: &InitConfig,
-    join_cgroup: &dyn Fn(libc::pid_t) -> Result<()>,
+    cgroup: &CgroupJoin,
     runtime_hooks: &dyn Fn(libc::pid_t) -> Result<String>,
 ) -> Result<Spawned> {
     cfg.ns.enter_before_clone(cfg.spec)?;
     let (parent, child) = channel::pair()?;
-    let forked = if cfg.ns.joins_user() {
-        clone_in_joined_user_ns(cfg)?
+    let (forked, born_in_unified) = if cfg.ns.joins_user() {
+        (clone_in_joined_user_ns(cfg)?, false)
     } else {
-        process::clone_fork(cfg.ns.flags_for_clone()).context(|| "cloning the container's init")?
+        clone(cfg.ns.flags_for_clone(), cgroup.unified)?
     };
     match forked {
         Forked::Child => {
@@ -41,7 +49,8 @@ pub fn spawn(
         }
         Forked::Parent(pid) => {
             drop(child);
-            drive(cfg, pid, &parent, join_cgroup, runtime_hooks).inspect_err(|_| {
+            let join = |pid| (cgroup.join)(pid, born_in_unified);
+            drive(cfg, pid, &parent, &join, runtime_hooks).inspect_err(|_| {
                 let _ = process::kill(pid, libc::SIGKILL);
                 let _ = process::waitpid(pid, false);
             })
@@ -91,6 +100,39 @@ fn clone_in_joined_user_ns(cfg: &InitConfig) -> Result<Forked> {
             }
         }
     }
+}
+
+/// Clone into the unified cgroup directory where there is one and the kernel takes it (clone3
+/// with CLONE_INTO_CGROUP, Linux 5.7): a child born in its cgroup costs no migration. Otherwise a
+/// plain clone, joined by writing cgroup.procs.
+fn clone(flags: libc::c_int, unified: Option<&Path>) -> Result<(Forked, bool)> {
+    if let Some(dir) = unified {
+        let fd = File::open(dir).context(|| format!("opening cgroup {}", dir.display()))?;
+        match process::clone_into_cgroup(flags, fd.as_fd()) {
+            Ok(forked) => return Ok((forked, true)),
+            Err(e) if cannot_clone_into_cgroup(&e) => {}
+            Err(e) => return Err(e).context(|| "cloning the container's init"),
+        }
+    }
+    let forked = process::clone_fork(flags).context(|| "cloning the container's init")?;
+    Ok((forked, false))
+}
+
+/// Errors that mean "this kernel or this cgroup cannot take CLONE_INTO_CGROUP" (no clone3, an
+/// older clone_args, no permission on the cgroup), not "cloning fails".
+fn cannot_clone_into_cgroup(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(
+            libc::ENOSYS
+                | libc::E2BIG
+                | libc::EINVAL
+                | libc::EOPNOTSUPP
+                | libc::EBUSY
+                | libc::EACCES
+                | libc::EPERM
+        )
+    )
 }
 
 fn drive(
