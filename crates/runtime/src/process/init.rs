@@ -77,9 +77,10 @@ fn process_of(spec: &Spec) -> Result<&Process> {
 fn setup(cfg: &InitConfig, chan: &Channel) -> Result<Parked> {
     let spec = cfg.spec;
     let proc_ = process_of(spec)?;
-    if cfg.ns.has_new(LinuxNamespaceType::User) {
+    if cfg.ns.has_new(LinuxNamespaceType::User) || cfg.ns.joins_user() {
         chan.expect(Msg::Mapped)?;
-        // Become root of the new namespace (fails harmlessly if 0 is not mapped).
+        // Become root of the namespace (new, or joined: born in it); our host uid is not mapped
+        // there and files we made would be refused (EOVERFLOW). Fails harmlessly if 0 is not mapped.
         let _ = process::setresgid(0).and_then(|_| process::setresuid(0));
     }
     cfg.ns.enter_in_child()?;
