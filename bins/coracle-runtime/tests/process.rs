@@ -116,6 +116,8 @@ fn env_is_exactly_the_configured_one() {
         "WITH_SPACE=a b",
         "EMPTY=",
         "EQUALS=x=y",
+        // With no HOME the runtime adds one (as runc does): give it, so the list is exact.
+        "HOME=/root",
     ];
     let bundle = Bundle::busybox()
         .args(&["env"])
@@ -140,12 +142,23 @@ fn cwd_is_the_configured_directory() {
 }
 
 #[test]
-fn missing_cwd_is_a_clear_error_and_leaves_nothing() {
+fn missing_cwd_is_created_like_runc_does() {
     let rt = Runtime::new();
-    let bundle = Bundle::busybox()
-        .args(&["true"])
-        .config(|c| c["process"]["cwd"] = "/no/such/dir".into());
-    run_fails(&rt, &bundle, &["process.cwd", "/no/such/dir"]);
+    let bundle = Bundle::busybox().config(|c| c["process"]["cwd"] = "/no/such/dir".into());
+    assert_eq!(run_ok(&rt, bundle, "pwd"), "/no/such/dir\n");
+}
+
+#[test]
+fn home_is_added_from_passwd_when_the_config_has_none() {
+    let rt = Runtime::new();
+    let bundle = Bundle::busybox().config(|c| {
+        c["process"]["env"] = serde_json::json!(["PATH=/bin"]);
+    });
+    assert_eq!(run_ok(&rt, bundle, "echo $HOME"), "/root\n");
+    let bundle = Bundle::busybox().config(|c| {
+        c["process"]["env"] = serde_json::json!(["PATH=/bin", "HOME=/elsewhere"]);
+    });
+    assert_eq!(run_ok(&rt, bundle, "echo $HOME"), "/elsewhere\n");
 }
 
 #[test]
