@@ -13,8 +13,9 @@ pub enum Error {
         field: String,
         problem: String,
     },
-    /// A syscall or file operation failed while doing `context`.
-    #[error("{context}: {source}")]
+    /// A syscall or file operation failed while doing `context` (shown without the
+    /// " (os error N)" that io::Error appends: the text already says it).
+    #[error("{context}: {}", crate::spec::io_text(source))]
     Io { context: String, source: io::Error },
     /// No container has this id.
     #[error("container {0} does not exist")]

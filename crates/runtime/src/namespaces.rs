@@ -61,6 +61,12 @@ impl Namespaces {
                             path.display()
                         ))
                     })?;
+                    check_kind(&file, kind).map_err(|problem| {
+                        Error::msg(format!(
+                            "linux.namespaces[{i}].path: {}: {problem}",
+                            path.display()
+                        ))
+                    })?;
                     plan.joins.push(Join {
                         kind,
                         path: path.clone(),
@@ -135,6 +141,10 @@ impl Namespaces {
             .iter()
             .filter(|j| j.kind != LinuxNamespaceType::Pid)
         {
+            if j.kind == LinuxNamespaceType::User && already_in(&j.file, "user") {
+                // Joined before the clone, to own the new pid namespace (setns would refuse).
+                continue;
+            }
             process::setns(j.file.as_fd(), clone_flag(j.kind)).context(|| {
                 format!(
                     "joining {} namespace {}",
@@ -149,6 +159,46 @@ impl Namespaces {
                 .context(|| "creating namespaces inside the joined user namespace")?;
         }
         Ok(())
+    }
+}
+
+/// An opened namespace file must be of the kind it is listed as (setns would only say EINVAL, and
+/// only after the clone).
+fn check_kind(file: &File, kind: LinuxNamespaceType) -> std::result::Result<(), String> {
+    let found = process::namespace_type(file.as_fd()).map_err(|_| "is not a namespace file")?;
+    if found == clone_flag(kind) {
+        return Ok(());
+    }
+    let found = ALL_KINDS
+        .into_iter()
+        .find(|k| clone_flag(*k) == found)
+        .map_or("another", kind_name);
+    Err(format!(
+        "is a {found} namespace, not a {} namespace",
+        kind_name(kind)
+    ))
+}
+
+const ALL_KINDS: [LinuxNamespaceType; 8] = [
+    LinuxNamespaceType::Pid,
+    LinuxNamespaceType::Network,
+    LinuxNamespaceType::Mount,
+    LinuxNamespaceType::Ipc,
+    LinuxNamespaceType::Uts,
+    LinuxNamespaceType::User,
+    LinuxNamespaceType::Cgroup,
+    LinuxNamespaceType::Time,
+];
+
+/// Whether this process is already in the namespace behind `file` (`/proc/self/ns/<name>`).
+fn already_in(file: &File, name: &str) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (
+        file.metadata(),
+        std::fs::metadata(format!("/proc/self/ns/{name}")),
+    ) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
     }
 }
 

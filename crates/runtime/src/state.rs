@@ -93,7 +93,15 @@ impl ContainerDir {
     pub fn open(root: &Path, id: &str) -> Result<Self> {
         let d = Self::peek(root, id)?;
         fd::flock_exclusive(d._lock.as_fd()).context(|| format!("locking {}", d.dir.display()))?;
-        Ok(d)
+        // While we waited, the holder may have deleted the container (and another may have made a
+        // new one with this id): the lock only counts if it is on the directory still in place.
+        use std::os::unix::fs::MetadataExt;
+        let same =
+            |a: &std::fs::Metadata, b: &std::fs::Metadata| a.dev() == b.dev() && a.ino() == b.ino();
+        match (d._lock.metadata(), std::fs::metadata(&d.dir)) {
+            (Ok(held), Ok(now)) if same(&held, &now) && d.dir.join(STATE_FILE).exists() => Ok(d),
+            _ => Err(Error::NotFound(id.to_string())),
+        }
     }
 
     /// Open without locking, to read the state (it is always written atomically).
@@ -126,7 +134,14 @@ impl ContainerDir {
 
     pub fn load(&self) -> Result<State> {
         let path = self.dir.join(STATE_FILE);
-        let text = std::fs::read(&path).context(|| format!("reading {}", path.display()))?;
+        let text = match std::fs::read(&path) {
+            // Deleted since it was opened (`state` does not lock): it no longer exists.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let id = self.dir.file_name().unwrap_or_default().to_string_lossy();
+                return Err(Error::NotFound(id.into_owned()));
+            }
+            r => r.context(|| format!("reading {}", path.display()))?,
+        };
         serde_json::from_slice(&text).map_err(|e| Error::msg(format!("{}: {e}", path.display())))
     }
 

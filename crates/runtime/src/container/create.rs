@@ -190,7 +190,10 @@ fn build(
 fn write_pid_file(path: Option<&Path>, pid: libc::pid_t) -> Result<()> {
     let Some(path) = path else { return Ok(()) };
     let tmp = path.with_extension("coracle-tmp");
-    std::fs::write(&tmp, pid.to_string())
-        .context(|| format!("--pid-file: writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).context(|| format!("--pid-file: writing {}", path.display()))
+    // Errors name the file the user gave, not our temporary one.
+    let what = || format!("--pid-file {}", path.display());
+    std::fs::write(&tmp, pid.to_string()).context(what)?;
+    std::fs::rename(&tmp, path).context(what).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
 }

@@ -8,7 +8,8 @@ use std::os::fd::{AsFd, OwnedFd};
 /// One message between the runtime (parent) and the container's init (child).
 #[derive(Debug, PartialEq, Eq)]
 pub enum Msg {
-    /// Parent → child: the uid/gid maps of the new user namespace are written.
+    /// Parent → child: the uid/gid maps of the new user namespace are written (or, in a joined one,
+    /// the exec fifo is given to its root).
     Mapped,
     /// Parent → child: the init is in its cgroup (sent only when a cgroup namespace must be made after).
     CgroupJoined,

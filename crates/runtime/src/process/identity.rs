@@ -69,9 +69,8 @@ impl Identity {
         if p.no_new_privileges() == Some(true) {
             process::prctl(libc::PR_SET_NO_NEW_PRIVS, 1).context(|| "process.noNewPrivileges")?;
         }
-        if let Some(mask) = p.user().umask() {
-            process::umask(mask);
-        }
+        // Like runc: 0022 unless the config says otherwise, never the caller's own umask.
+        process::umask(p.user().umask().unwrap_or(0o022));
         Ok(())
     }
 }

@@ -43,6 +43,8 @@ pub struct InitConfig<'a> {
 /// What the init holds while parked.
 struct Parked {
     program: PathBuf,
+    /// process.env, with HOME added when the config has none (as runc does).
+    env: Vec<String>,
     identity: Identity,
     fifo: File,
     state_json: String,
@@ -77,9 +79,10 @@ fn process_of(spec: &Spec) -> Result<&Process> {
 fn setup(cfg: &InitConfig, chan: &Channel) -> Result<Parked> {
     let spec = cfg.spec;
     let proc_ = process_of(spec)?;
-    if cfg.ns.has_new(LinuxNamespaceType::User) {
+    if cfg.ns.has_new(LinuxNamespaceType::User) || cfg.ns.joins_user() {
         chan.expect(Msg::Mapped)?;
-        // Become root of the new namespace (fails harmlessly if 0 is not mapped).
+        // Become root of the namespace (new, or joined: born in it); our host uid is not mapped
+        // there and files we made would be refused (EOVERFLOW). Fails harmlessly if 0 is not mapped.
         let _ = process::setresgid(0).and_then(|_| process::setresuid(0));
     }
     cfg.ns.enter_in_child()?;
@@ -93,7 +96,6 @@ fn setup(cfg: &InitConfig, chan: &Channel) -> Result<Parked> {
             .context(|| "creating the session keyring")?;
     }
     let identity = Identity::from_process(proc_)?;
-    Identity::apply_limits(proc_)?;
     let fifo_path = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_PATH | libc::O_CLOEXEC)
@@ -122,27 +124,70 @@ fn setup(cfg: &InitConfig, chan: &Channel) -> Result<Parked> {
     if opts.console {
         setup_terminal(cfg, chan)?;
     }
+    // Before `finish`, which may make the root read-only.
+    let cwd = proc_.cwd().to_string_lossy().into_owned();
+    ensure_cwd(&cwd)?;
     rootfs::finish(&opts)?;
 
-    let cwd = proc_.cwd().to_string_lossy().into_owned();
-    if !Path::new(&cwd).is_dir() {
-        return Err(Error::msg(format!(
-            "process.cwd: {cwd} is not a directory in the container"
-        )));
-    }
     let args = proc_.args().clone().unwrap_or_default();
     let arg0 = args
         .first()
         .ok_or_else(|| Error::msg("process.args: must not be empty"))?;
-    let env = proc_.env().clone().unwrap_or_default();
+    let env = with_home(proc_.env().clone().unwrap_or_default(), proc_.user().uid());
     let program = find_program(arg0, &env, &cwd)?;
+    check_fifo_writable(&fifo_path)?;
+    // Last, so the runtime's own setup never runs under the process's limits (a small
+    // RLIMIT_NOFILE would make it fail); still before the park, so a bad value fails `create`.
+    Identity::apply_limits(proc_)?;
     chan.send(&Msg::Ready)?;
     Ok(Parked {
         program,
+        env,
         identity,
         fifo: fifo_path,
         state_json,
     })
+}
+
+/// The cwd must be a directory; a missing one is made (runc does, and images rely on it).
+fn ensure_cwd(cwd: &str) -> Result<()> {
+    let path = Path::new(cwd);
+    if path.exists() && !path.is_dir() {
+        return Err(Error::msg(format!(
+            "process.cwd: {cwd} is not a directory in the container"
+        )));
+    }
+    std::fs::create_dir_all(path).context(|| format!("process.cwd: creating {cwd}"))
+}
+
+/// Add HOME when process.env has none: the user's home from the container's /etc/passwd, else "/".
+fn with_home(mut env: Vec<String>, uid: u32) -> Vec<String> {
+    if env.iter().any(|e| e.starts_with("HOME=")) {
+        return env;
+    }
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let home = passwd
+        .lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .find(|f| f.len() > 5 && f[2].parse() == Ok(uid))
+        .map_or("/".to_string(), |f| f[5].to_string());
+    env.push(format!("HOME={home}"));
+    env
+}
+
+/// The park opens the fifo for writing; make sure it can, so a failure is `create`'s error and
+/// not a silent exit after `Ready`. With no reader yet, a writable fifo answers ENXIO.
+fn check_fifo_writable(fifo: &File) -> Result<()> {
+    let reopen = format!("/proc/self/fd/{}", fifo.as_raw_fd());
+    match OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(&reopen)
+    {
+        Err(e) if e.raw_os_error() == Some(libc::ENXIO) => Ok(()),
+        Err(e) => Err(e).context(|| "opening the exec fifo in the container"),
+        Ok(_) => Err(Error::msg("the exec fifo already has a reader")),
+    }
 }
 
 fn set_names(spec: &Spec) -> Result<()> {
@@ -212,8 +257,7 @@ fn exec(cfg: &InitConfig, parked: &Parked) -> Result<std::convert::Infallible> {
         hooks::run("startContainer", h, parked.state_json.as_bytes())?;
     }
     parked.identity.become_user(proc_)?;
-    std::env::set_current_dir(proc_.cwd())
-        .context(|| format!("process.cwd: chdir to {}", proc_.cwd().display()))?;
+    enter_cwd(proc_.cwd())?;
     prepare_fds(cfg.preserve_fds)?;
     let cstrings = |v: &[String]| -> Result<Vec<CString>> {
         v.iter()
@@ -224,7 +268,7 @@ fn exec(cfg: &InitConfig, parked: &Parked) -> Result<std::convert::Infallible> {
             .collect()
     };
     let args = cstrings(proc_.args().as_deref().unwrap_or_default())?;
-    let env = cstrings(proc_.env().as_deref().unwrap_or_default())?;
+    let env = cstrings(&parked.env)?;
     signal::reset_dispositions();
     let _ = signal::SigSet::empty().set_mask();
     let e = process::execve(&parked.program, &args, &env);
@@ -232,6 +276,20 @@ fn exec(cfg: &InitConfig, parked: &Parked) -> Result<std::convert::Infallible> {
         "exec {}: {e}",
         parked.program.display()
     )))
+}
+
+/// chdir to the cwd and make sure it is inside the container's root: a directory reached through a
+/// leaked descriptor (cwd /proc/self/fd/N, CVE-2024-21626) is outside it, and getcwd says so.
+fn enter_cwd(cwd: &Path) -> Result<()> {
+    std::env::set_current_dir(cwd)
+        .context(|| format!("process.cwd: chdir to {}", cwd.display()))?;
+    match std::env::current_dir() {
+        Ok(p) if p.is_absolute() => Ok(()),
+        _ => Err(Error::msg(format!(
+            "process.cwd: {} is outside the container",
+            cwd.display()
+        ))),
+    }
 }
 
 /// Only stdio and the preserved fds (3 .. 3+N) may reach the container's process.

@@ -9,7 +9,9 @@ use crate::sys::process::{self, Forked};
 use crate::{Context, Error, Result};
 use oci_spec::runtime::LinuxNamespaceType;
 use std::fs::File;
+use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::net::UnixStream;
 use std::path::Path;
 
 /// A created init, parked or about to park on the exec fifo.
@@ -35,7 +37,11 @@ pub fn spawn(
 ) -> Result<Spawned> {
     cfg.ns.enter_before_clone(cfg.spec)?;
     let (parent, child) = channel::pair()?;
-    let (forked, born_in_unified) = clone(cfg.ns.flags_for_clone(), cgroup.unified)?;
+    let (forked, born_in_unified) = if cfg.ns.joins_user() {
+        (clone_in_joined_user_ns(cfg)?, false)
+    } else {
+        clone(cfg.ns.flags_for_clone(), cgroup.unified)?
+    };
     match forked {
         Forked::Child => {
             drop(parent);
@@ -48,6 +54,50 @@ pub fn spawn(
                 let _ = process::kill(pid, libc::SIGKILL);
                 let _ = process::waitpid(pid, false);
             })
+        }
+    }
+}
+
+/// A new pid namespace must belong to the user namespace the container joins, or the init could not
+/// mount its /proc. So a helper joins that user namespace first and clones the init from there as our
+/// child (CLONE_PARENT); it tells us the init's pid and exits. The init is born in the user namespace.
+fn clone_in_joined_user_ns(cfg: &InitConfig) -> Result<Forked> {
+    let (mut ours, mut theirs) =
+        UnixStream::pair().context(|| "creating the user-namespace helper's socket")?;
+    match process::clone_fork(0).context(|| "forking the user-namespace helper")? {
+        Forked::Child => {
+            drop(ours);
+            let user = cfg
+                .ns
+                .joins
+                .iter()
+                .find(|j| j.kind == LinuxNamespaceType::User);
+            let cloned = user
+                .ok_or_else(|| std::io::Error::from_raw_os_error(libc::EINVAL))
+                .and_then(|j| process::setns(j.file.as_fd(), libc::CLONE_NEWUSER))
+                .and_then(|_| process::clone_fork(cfg.ns.flags_for_clone() | libc::CLONE_PARENT));
+            let answer = match cloned {
+                Ok(Forked::Child) => {
+                    drop(theirs);
+                    return Ok(Forked::Child);
+                }
+                Ok(Forked::Parent(pid)) => pid,
+                Err(e) => -e.raw_os_error().unwrap_or(libc::EINVAL),
+            };
+            let _ = theirs.write_all(&answer.to_ne_bytes());
+            process::exit_now(0)
+        }
+        Forked::Parent(helper) => {
+            drop(theirs);
+            let mut buf = [0u8; 4];
+            let read = ours.read_exact(&mut buf);
+            let _ = process::waitpid(helper, false);
+            read.context(|| "the user-namespace helper ended without an answer")?;
+            match i32::from_ne_bytes(buf) {
+                pid if pid > 0 => Ok(Forked::Parent(pid)),
+                err => Err(std::io::Error::from_raw_os_error(-err))
+                    .context(|| "cloning the container's init in the joined user namespace"),
+            }
         }
     }
 }
@@ -94,6 +144,9 @@ fn drive(
 ) -> Result<Spawned> {
     if cfg.ns.has_new(LinuxNamespaceType::User) {
         write_id_maps(pid, cfg.spec)?;
+    }
+    if cfg.ns.has_new(LinuxNamespaceType::User) || cfg.ns.joins_user() {
+        give_fifo_to_ns_root(cfg, pid)?;
         chan.send(&Msg::Mapped)?;
     }
     // The first cgroup join can block in the kernel for milliseconds; the init builds its root
@@ -112,4 +165,21 @@ fn drive(
             (other, _) => return Err(unexpected(other, "Ready")),
         }
     }
+}
+
+/// In a user namespace the parked init is the namespace's root, not the host's, and the exec fifo
+/// (0622 trimmed by the umask to 0600, owned by the host's root) would refuse it: give the fifo to the
+/// host ids that the namespace's root maps to.
+fn give_fifo_to_ns_root(cfg: &InitConfig, pid: libc::pid_t) -> Result<()> {
+    let root_of = |map: &str| -> Result<Option<u32>> {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/{map}"))
+            .context(|| format!("reading /proc/{pid}/{map}"))?;
+        // "<inside> <outside> <count>" per range.
+        Ok(text.lines().find_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.first() == Some(&"0")).then(|| f.get(1)?.parse().ok())?
+        }))
+    };
+    std::os::unix::fs::chown(cfg.fifo, root_of("uid_map")?, root_of("gid_map")?)
+        .context(|| format!("giving {} to the container's root", cfg.fifo.display()))
 }

@@ -138,6 +138,13 @@ pub fn setns(fd: BorrowedFd<'_>, nstype: libc::c_int) -> io::Result<()> {
     check(unsafe { libc::setns(fd.as_raw_fd(), nstype) }).map(drop)
 }
 
+/// The kind of the namespace behind `fd`, as its CLONE_NEW* flag (`ioctl(NS_GET_NSTYPE)`).
+pub fn namespace_type(fd: BorrowedFd<'_>) -> io::Result<libc::c_int> {
+    const NS_GET_NSTYPE: libc::c_ulong = 0xb703; // _IO(0xb7, 0x3), linux/nsfs.h
+                                                 // SAFETY: an argument-less ioctl on a borrowed, valid fd; nothing is written to our memory.
+    check(unsafe { libc::ioctl(fd.as_raw_fd(), NS_GET_NSTYPE) })
+}
+
 /// `unshare(2)`.
 pub fn unshare(flags: libc::c_int) -> io::Result<()> {
     // SAFETY: plain syscall with an integer argument.
