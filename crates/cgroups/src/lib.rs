@@ -14,8 +14,9 @@
 //! Errors are `io::Error`s whose message names the file (or spec field) and what went wrong; the
 //! `kind()` is the underlying one.
 
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
+mod bpf;
 mod freezer;
 mod fsutil;
 mod layout;
@@ -23,7 +24,6 @@ mod mountinfo;
 mod path;
 mod resources;
 mod stats;
-mod sys;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -148,7 +148,7 @@ impl Cgroup {
             match device_filter::attach(rules, dir) {
                 Ok(()) => return Ok(()),
                 Err(e) if layout.mode == Mode::Hybrid && device_filter::unsupported(&e) => {}
-                Err(e) if fsutil::errno(&e) == Some(libc::EPERM) && sys::in_user_namespace() => {
+                Err(e) if fsutil::errno(&e) == Some(libc::EPERM) && bpf::in_user_namespace() => {
                     return Ok(())
                 }
                 Err(e) => {
@@ -415,7 +415,7 @@ impl Cgroup {
         }
         let signal_all = || -> io::Result<()> {
             for pid in self.pids()? {
-                sys::kill(pid, signal)?;
+                bpf::kill(pid, signal)?;
             }
             Ok(())
         };

@@ -288,20 +288,8 @@ fn refuse_bpf_in_this_thread() {
             k: libc::SECCOMP_RET_ALLOW,
         },
     ];
-    let prog = libc::sock_fprog {
-        len: filter.len() as u16,
-        filter: filter.as_ptr() as *mut libc::sock_filter,
-    };
-    // SAFETY: `prog` points at `filter`, both alive for the call; the kernel copies the filter.
     // Root has CAP_SYS_ADMIN, so no-new-privs is not needed.
-    let rc = unsafe {
-        libc::prctl(
-            libc::PR_SET_SECCOMP,
-            libc::SECCOMP_MODE_FILTER,
-            &prog as *const libc::sock_fprog,
-        )
-    };
-    assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
+    sys::seccomp::set_thread_filter(&filter).unwrap();
 }
 
 #[test]

@@ -49,6 +49,18 @@ pub(crate) struct Insn {
 
 const _: () = assert!(std::mem::size_of::<Insn>() == 8);
 
+impl Insn {
+    /// The kernel's `struct bpf_insn` bytes (little-endian layout: the register nibbles and the
+    /// multi-byte fields as x86_64 and aarch64 lay them out).
+    pub fn encode(&self) -> [u8; 8] {
+        let off = self.off.to_le_bytes();
+        let imm = self.imm.to_le_bytes();
+        [
+            self.code, self.regs, off[0], off[1], imm[0], imm[1], imm[2], imm[3],
+        ]
+    }
+}
+
 // The opcodes this generator emits (class | operation | source).
 /// `dst = *(u32 *)(src + off)`: BPF_LDX | BPF_MEM | BPF_W.
 pub(crate) const LDX_W: u8 = 0x61;
@@ -149,8 +161,8 @@ fn block(e: &Exception, allow: bool) -> Vec<Insn> {
 /// loaded, until the cgroup is removed; `BPF_F_ALLOW_MULTI` keeps programs of ancestors in force
 /// too (a device must pass them all) and lets nested cgroups add their own.
 pub(crate) fn attach(rules: &[Rule], dir: &Path) -> io::Result<()> {
-    let prog = crate::sys::load_device_program(&program(rules))?;
-    crate::sys::attach_device_program(dir, &prog)
+    let prog = crate::bpf::load_device_program(&program(rules))?;
+    crate::bpf::attach_device_program(dir, &prog)
 }
 
 /// Errors of [`attach`] that mean "this host or this process cannot filter devices with eBPF"

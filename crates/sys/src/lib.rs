@@ -1,10 +1,13 @@
-//! The only place in the runtime with `unsafe`: thin wrappers over the syscalls the runtime makes.
+//! The only place in coracle with `unsafe`: thin wrappers over the syscalls the runtime and the
+//! cgroups crate make.
 //! Each wrapper turns the C convention (-1 + errno) into `io::Result` and nothing more; policy lives
 //! in the callers.
 
+pub mod bpf;
 pub mod fd;
 pub mod mount;
 pub mod process;
+pub mod seccomp;
 pub mod signal;
 pub mod tty;
 
