@@ -90,15 +90,6 @@ def reap():
             return
 
 
-def clear_hidden_unified():
-    """crun leaves a plain directory per container in the tmpfs that hides cgroup2: remove them."""
-    if os.environ.get("BENCH_HID_UNIFIED") == "1":
-        unified = "/sys/fs/cgroup/unified"
-        for d in os.listdir(unified):
-            if d.startswith("bench-"):
-                shutil.rmtree(os.path.join(unified, d), ignore_errors=True)
-
-
 def remove_leftover_cgroups(prefix):
     """A create that failed half-way can leave empty cgroups named after the container: rmdir them
     (up to 4 levels deep, children first). Empty cgroups only: rmdir fails on a busy one."""
@@ -228,7 +219,6 @@ def main():
         for rt in rts:
             rt.cleanup()
         reap()
-        clear_hidden_unified()
         remove_leftover_cgroups("bench-%d-" % os.getpid())
 
     info = {rt.name: binary_info(rt.path) for rt in rts}
@@ -255,7 +245,6 @@ def measure(rts, a):
                 for rt in rts[i % len(rts):] + rts[:i % len(rts)]:
                     rt.fresh_errlog()
                     reap()
-                    clear_hidden_unified()
                     if regime == "cold":
                         time.sleep(a.idle)
                     secs, maxrss = op(rt, a.bundle, arg)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark coracle-runtime, crun and runc side by side, in one run, on one busybox bundle.
-# All three run inside one private mount namespace where /sys/fs/cgroup/unified is hidden under
-# a tmpfs (crun 1.8 refuses hybrid cgroups otherwise). Needs root, runc, crun, busybox, python3.
+# All three run inside one private mount namespace where the cgroup2 mount's cgroup.controllers
+# is hidden (crun 1.8 refuses hybrid cgroups otherwise). Needs root, runc, crun, busybox, python3.
 #
 # Usage: bench/run.sh [--warm N] [--cold N] [--bursts N] [--concurrency N] [--idle SECONDS]
 #                     [--json FILE]
@@ -17,10 +17,12 @@ if [ "${BENCH_IN_NS:-}" != 1 ]; then
   exec env BENCH_IN_NS=1 unshare --mount --propagation private "$0" "$@"
 fi
 
-# Now in the private mount namespace: hide the cgroup2 mount of a hybrid host.
+# Now in the private mount namespace: crun 1.8 refuses a hybrid host whose cgroup2 mount lists
+# controllers, so hide that list (an empty file over cgroup.controllers). The hierarchy itself stays
+# usable: every runtime sees the same real cgroups.
 if [ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then
-  mount -t tmpfs -o size=16m,mode=755 bench-hide-unified /sys/fs/cgroup/unified
-  export BENCH_HID_UNIFIED=1
+  : >"${TMPDIR:-/tmp}/coracle-bench-no-controllers"
+  mount --bind "${TMPDIR:-/tmp}/coracle-bench-no-controllers" /sys/fs/cgroup/unified/cgroup.controllers
 fi
 
 work=$(mktemp -d /tmp/coracle-bench.XXXXXX)
