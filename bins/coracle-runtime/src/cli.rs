@@ -64,6 +64,16 @@ pub enum Command {
     Delete(DeleteArgs),
     /// List containers.
     List(ListArgs),
+    /// Change the resource limits of a live container.
+    Update(UpdateArgs),
+    /// Freeze every process of a container.
+    Pause(IdArg),
+    /// Thaw a paused container.
+    Resume(IdArg),
+    /// List the processes of a container.
+    Ps(PsArgs),
+    /// Print a container's statistics and OOM events as JSON lines.
+    Events(EventsArgs),
     /// Print what this runtime supports, as JSON.
     Features,
 }
@@ -137,4 +147,73 @@ pub struct ListArgs {
 pub enum ListFormat {
     Table,
     Json,
+}
+
+/// runc's `update` flags; values are parsed (and errors worded) by the runtime library.
+#[derive(Args)]
+pub struct UpdateArgs {
+    /// A JSON file of linux.resources to apply, or - for stdin (flags override its fields).
+    #[arg(short = 'r', long)]
+    pub resources: Option<String>,
+    /// Memory limit in bytes (or with k, m, g…; -1 for unlimited).
+    #[arg(long, allow_hyphen_values = true)]
+    pub memory: Option<String>,
+    /// Memory reservation (soft limit).
+    #[arg(long = "memory-reservation", allow_hyphen_values = true)]
+    pub memory_reservation: Option<String>,
+    /// Memory plus swap limit (-1 for unlimited swap).
+    #[arg(long = "memory-swap", allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    /// CPU shares (relative weight).
+    #[arg(long = "cpu-share", visible_alias = "cpu-shares")]
+    pub cpu_share: Option<String>,
+    /// CFS quota in microseconds per period (-1 for none).
+    #[arg(long = "cpu-quota", allow_hyphen_values = true)]
+    pub cpu_quota: Option<String>,
+    /// CFS period in microseconds.
+    #[arg(long = "cpu-period")]
+    pub cpu_period: Option<String>,
+    /// CFS burst in microseconds.
+    #[arg(long = "cpu-burst")]
+    pub cpu_burst: Option<String>,
+    /// Realtime period in microseconds.
+    #[arg(long = "cpu-rt-period")]
+    pub cpu_rt_period: Option<String>,
+    /// Realtime runtime in microseconds.
+    #[arg(long = "cpu-rt-runtime", allow_hyphen_values = true)]
+    pub cpu_rt_runtime: Option<String>,
+    /// CPUs to run on (0-3,5).
+    #[arg(long = "cpuset-cpus")]
+    pub cpuset_cpus: Option<String>,
+    /// Memory nodes to use.
+    #[arg(long = "cpuset-mems")]
+    pub cpuset_mems: Option<String>,
+    /// Maximum number of pids (-1 for unlimited).
+    #[arg(long = "pids-limit", allow_hyphen_values = true)]
+    pub pids_limit: Option<String>,
+    /// Block IO weight, 10 to 1000.
+    #[arg(long = "blkio-weight")]
+    pub blkio_weight: Option<String>,
+    pub id: String,
+}
+
+#[derive(Args)]
+pub struct PsArgs {
+    #[arg(short = 'f', long, value_enum, default_value = "table")]
+    pub format: ListFormat,
+    pub id: String,
+    /// Options for the host's ps (default -ef), table format only.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub ps_args: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct EventsArgs {
+    /// Print one stats event and exit.
+    #[arg(long)]
+    pub stats: bool,
+    /// Time between stats events (Go duration: 5s, 100ms, 1m30s).
+    #[arg(long, default_value = "5s")]
+    pub interval: String,
+    pub id: String,
 }

@@ -21,6 +21,7 @@ mod freezer;
 mod fsutil;
 mod layout;
 mod mountinfo;
+mod oom;
 mod path;
 mod resources;
 mod stats;
@@ -33,6 +34,7 @@ pub use layout::Mode;
 use layout::{HostHierarchy, Layout};
 use oci_spec::runtime::LinuxResources;
 use resources::Target;
+pub use oom::OomWatch;
 pub use stats::{CpuStats, MemoryEntry, MemoryStats, PidsStats, Stats};
 
 /// One hierarchy the container's cgroup lives on: what the rootfs code needs to give the container a
@@ -470,6 +472,20 @@ impl Cgroup {
                 options: d.host.options.clone(),
             })
             .collect()
+    }
+
+    /// Arm a watch for OOM kills in this cgroup (see [`OomWatch`]): the v1 memory controller
+    /// where the container has it, else cgroup2's `memory.events`. `None` when the container has
+    /// no memory controller (on hybrid hosts: a container created without memory settings).
+    pub fn oom_watch(&self) -> io::Result<Option<OomWatch>> {
+        self.check()?;
+        if let Some(dir) = self.v1_dir("memory") {
+            return OomWatch::v1(dir).map(Some);
+        }
+        match self.unified_dir() {
+            Some(dir) if dir.join("memory.events").exists() => OomWatch::v2(dir).map(Some),
+            _ => Ok(None),
+        }
     }
 
     /// Is the cgroup frozen (paused)?

@@ -165,11 +165,12 @@ pub fn status(dir: &ContainerDir, state: &State) -> Status {
     if !init_alive(state) {
         return Status::Stopped;
     }
-    if dir.fifo().exists() {
-        return Status::Created;
-    }
+    // Frozen first: a created container can be paused too (as with runc), and is then `paused`.
     if cgroups::Cgroup::open(&state.cgroup_path).is_frozen() {
         return Status::Paused;
+    }
+    if dir.fifo().exists() {
+        return Status::Created;
     }
     Status::Running
 }

@@ -203,3 +203,25 @@ pub fn write_all(fd: BorrowedFd<'_>, mut buf: &[u8]) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// A new non-blocking, close-on-exec `eventfd(2)` (counter 0): what cgroup v1's
+/// `cgroup.event_control` signals (OOM notifications).
+pub fn eventfd() -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall; the returned fd is new and owned by nobody else.
+    let fd = check(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) })?;
+    // SAFETY: `fd` was just created.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// A new non-blocking, close-on-exec inotify instance watching `path` for `mask` events
+/// (e.g. `libc::IN_MODIFY` on cgroup2's `memory.events`).
+pub fn inotify_watch(path: &Path, mask: u32) -> io::Result<OwnedFd> {
+    let p = cstr(path)?;
+    // SAFETY: plain syscall; the returned fd is new and owned by nobody else.
+    let fd = check(unsafe { libc::inotify_init1(libc::IN_CLOEXEC | libc::IN_NONBLOCK) })?;
+    // SAFETY: `fd` was just created.
+    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: `p` is a valid C string and `fd` a live inotify instance for the call.
+    check(unsafe { libc::inotify_add_watch(fd, p.as_ptr(), mask) })?;
+    Ok(owned)
+}

@@ -3,13 +3,17 @@
 
 mod create;
 mod delete;
+mod events;
 mod features;
 mod kill;
 mod list;
+mod pause;
+mod ps;
 mod run;
 mod spec;
 mod start;
 mod state;
+mod update;
 
 use crate::cli::{Cli, Command};
 use runtime::container::Runtime;
@@ -34,6 +38,11 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Kill(args) => kill::run(&rt, args),
         Command::Delete(args) => delete::run(&rt, args),
         Command::List(args) => list::run(&rt, args),
+        Command::Update(args) => update::run(&rt, args),
+        Command::Pause(args) => pause::pause(&rt, args),
+        Command::Resume(args) => pause::resume(&rt, args),
+        Command::Ps(args) => ps::run(&rt, args),
+        Command::Events(args) => events::run(&rt, args),
         Command::Spec(args) => spec::run(args),
         Command::Features => features::run(),
     }

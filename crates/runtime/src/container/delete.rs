@@ -28,6 +28,10 @@ pub fn delete(rt: &Runtime, id: &str, force: bool) -> Result<()> {
         _ => {
             let _ = cgroup.kill_all(libc::SIGKILL);
             let _ = process::kill(st.pid, libc::SIGKILL);
+            // A paused container: tasks frozen by the v1 freezer die only once thawed.
+            if cgroup.is_frozen() {
+                let _ = cgroup.thaw();
+            }
             wait_gone(st.pid)?;
         }
     }

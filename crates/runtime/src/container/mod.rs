@@ -3,17 +3,28 @@
 
 mod create;
 mod delete;
+mod events;
 mod kill;
 mod list;
+mod pause;
+mod ps;
 mod run;
 mod start;
+mod update;
 
 pub use create::{create, CreateOptions};
 pub use delete::delete;
+pub use events::{events, events_stats, parse_interval, stats_json};
 pub use kill::{kill, parse_signal};
 pub use list::{list, state};
+pub use pause::{pause, resume};
+pub use ps::{ps_pids, ps_table};
 pub use run::run;
 pub use start::start;
+pub use update::{
+    parse_blkio_weight, parse_cpuset, parse_i64, parse_size, parse_u64, update, update_resources,
+    UpdateFlags,
+};
 
 use std::path::PathBuf;
 
