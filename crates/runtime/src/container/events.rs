@@ -44,7 +44,7 @@ pub fn events(
         w.drain();
         let now = w.kills().unwrap_or(seen);
         for _ in seen..now {
-            emit(&json!({"type": "oom", "id": id}).to_string())?;
+            emit(&event_line("oom", id, None))?;
         }
         seen = seen.max(now);
         Ok(())
@@ -93,7 +93,17 @@ fn stats_line(id: &str, cgroup: &cgroups::Cgroup) -> Result<String> {
     let s = cgroup
         .stats()
         .context(|| format!("reading the statistics of container {id}"))?;
-    Ok(json!({"type": "stats", "id": id, "data": stats_json(&s)}).to_string())
+    Ok(event_line("stats", id, Some(&stats_json(&s))))
+}
+
+/// `{"type":…,"id":…,"data":…}` in runc's key order (serde_json's maps would sort the keys).
+fn event_line(kind: &str, id: &str, data: Option<&Value>) -> String {
+    let mut line = format!("{{\"type\":{},\"id\":{}", Value::from(kind), Value::from(id));
+    if let Some(d) = data {
+        line.push_str(&format!(",\"data\":{d}"));
+    }
+    line.push('}');
+    line
 }
 
 /// `cgroups::Stats` in runc's field names; zero values of runc's `omitempty` fields are left out,
@@ -201,6 +211,15 @@ mod tests {
         for bad in ["", "5", "s", "5x", "0s", "-1s", "1..5s"] {
             assert!(parse_interval(bad).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn envelope_in_runcs_order() {
+        assert_eq!(event_line("oom", "a\"b", None), r#"{"type":"oom","id":"a\"b"}"#);
+        assert_eq!(
+            event_line("stats", "x", Some(&json!({"pids": {}}))),
+            r#"{"type":"stats","id":"x","data":{"pids":{}}}"#
+        );
     }
 
     #[test]
