@@ -65,7 +65,7 @@ pub enum Command {
     /// List containers.
     List(ListArgs),
     /// Change the resource limits of a live container.
-    Update(UpdateArgs),
+    Update(Box<UpdateArgs>),
     /// Freeze every process of a container.
     Pause(IdArg),
     /// Thaw a paused container.

@@ -162,8 +162,10 @@ fn events_reports_stats_then_the_oom_kill_of_a_detached_container() {
     assert!(status.success(), "events exited {status}");
     let oom = json!({"type": "oom", "id": id}).to_string();
     assert!(
-        lines.iter().any(|l| serde_json::from_str::<Value>(l).ok()
-            == serde_json::from_str::<Value>(&oom).ok()),
+        lines
+            .iter()
+            .any(|l| serde_json::from_str::<Value>(l).ok()
+                == serde_json::from_str::<Value>(&oom).ok()),
         "no oom event in {lines:?}"
     );
     assert_eq!(rt.status(&id), "stopped");
@@ -436,15 +438,19 @@ fn update_changes_live_limits() {
         .write_all(br#"{"memory":{"limit":67108864},"cpu":{"quota":50000,"period":100000}}"#)
         .unwrap();
     assert!(child.wait().unwrap().success());
-    assert_eq!(cgroup_file("memory", &id, "memory.limit_in_bytes"), "67108864");
+    assert_eq!(
+        cgroup_file("memory", &id, "memory.limit_in_bytes"),
+        "67108864"
+    );
     assert_eq!(cgroup_file("cpu", &id, "cpu.cfs_quota_us"), "50000");
     assert_eq!(cgroup_file("pids", &id, "pids.max"), "5");
 
     // Enforced: 8 forks do not fit in 5 pids.
     release(&bundle.rootfs().join("go"));
     let out = bundle.rootfs().join("tmp/out");
-    assert!(wait_until(TIMEOUT, || fs::read_to_string(&out)
-        .is_ok_and(|t| t.contains("can't fork") || t.contains("forked-8"))));
+    assert!(wait_until(TIMEOUT, || fs::read_to_string(&out).is_ok_and(
+        |t| t.contains("can't fork") || t.contains("forked-8")
+    )));
     let text = fs::read_to_string(&out).unwrap();
     assert!(text.contains("can't fork"), "{text}");
 
@@ -454,7 +460,10 @@ fn update_changes_live_limits() {
     let err = stderr(&bad);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("--memory"), "{err}");
-    assert_eq!(cgroup_file("memory", &id, "memory.limit_in_bytes"), "67108864");
+    assert_eq!(
+        cgroup_file("memory", &id, "memory.limit_in_bytes"),
+        "67108864"
+    );
 
     rt.run_ok(&["delete", "--force", &id]);
     assert_nothing_left(&rt, &bundle, &id);
@@ -491,7 +500,7 @@ fn ps_lists_the_container_processes() {
     assert!(pids.contains(&init), "{pids:?} lacks the init {init}");
     for p in &pids {
         let cmd = fs::read_to_string(format!("/proc/{p}/cmdline")).unwrap();
-        assert!(cmd.starts_with("sleep\0100"), "{p}: {cmd:?}");
+        assert!(cmd.starts_with("sleep\x00100"), "{p}: {cmd:?}");
     }
 
     let table = rt.run_ok(&["ps", &id]);
@@ -502,7 +511,10 @@ fn ps_lists_the_container_processes() {
     // ps options after the id.
     let table = rt.run_ok(&["ps", &id, "--", "-o", "pid,comm"]);
     assert_eq!(table.lines().count(), 3, "{table}");
-    assert!(table.lines().skip(1).all(|l| l.trim_end().ends_with("sleep")));
+    assert!(table
+        .lines()
+        .skip(1)
+        .all(|l| l.trim_end().ends_with("sleep")));
     rt.run_ok(&["delete", "--force", &id]);
 }
 

@@ -33,8 +33,8 @@ use freezer::Freezer;
 pub use layout::Mode;
 use layout::{HostHierarchy, Layout};
 use oci_spec::runtime::LinuxResources;
-use resources::Target;
 pub use oom::OomWatch;
+use resources::Target;
 pub use stats::{CpuStats, MemoryEntry, MemoryStats, PidsStats, Stats};
 
 /// One hierarchy the container's cgroup lives on: what the rootfs code needs to give the container a

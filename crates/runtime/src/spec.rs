@@ -56,7 +56,9 @@ pub fn parse(text: &[u8], file: &str) -> Result<Spec> {
 
 /// Turn a serde error into (JSON path, problem) in our words. Syntax errors have no useful path,
 /// so they keep serde's line and column instead.
-pub(crate) fn describe_parse_error(e: &serde_path_to_error::Error<serde_json::Error>) -> (String, String) {
+pub(crate) fn describe_parse_error(
+    e: &serde_path_to_error::Error<serde_json::Error>,
+) -> (String, String) {
     let inner = e.inner();
     if inner.is_syntax() || inner.is_eof() {
         return ("(document)".into(), inner.to_string());

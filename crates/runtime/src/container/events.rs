@@ -98,7 +98,11 @@ fn stats_line(id: &str, cgroup: &cgroups::Cgroup) -> Result<String> {
 
 /// `{"type":…,"id":…,"data":…}` in runc's key order (serde_json's maps would sort the keys).
 fn event_line(kind: &str, id: &str, data: Option<&Value>) -> String {
-    let mut line = format!("{{\"type\":{},\"id\":{}", Value::from(kind), Value::from(id));
+    let mut line = format!(
+        "{{\"type\":{},\"id\":{}",
+        Value::from(kind),
+        Value::from(id)
+    );
     if let Some(d) = data {
         line.push_str(&format!(",\"data\":{d}"));
     }
@@ -215,7 +219,10 @@ mod tests {
 
     #[test]
     fn envelope_in_runcs_order() {
-        assert_eq!(event_line("oom", "a\"b", None), r#"{"type":"oom","id":"a\"b"}"#);
+        assert_eq!(
+            event_line("oom", "a\"b", None),
+            r#"{"type":"oom","id":"a\"b"}"#
+        );
         assert_eq!(
             event_line("stats", "x", Some(&json!({"pids": {}}))),
             r#"{"type":"stats","id":"x","data":{"pids":{}}}"#

@@ -4,7 +4,7 @@
 
 use super::Runtime;
 use crate::state::{self, ContainerDir, Status};
-use crate::{Error, Result};
+use crate::{Context, Error, Result};
 
 pub fn pause(rt: &Runtime, id: &str) -> Result<()> {
     let dir = ContainerDir::open(&rt.root, id)?;
@@ -20,7 +20,7 @@ pub fn pause(rt: &Runtime, id: &str) -> Result<()> {
     }
     cgroups::Cgroup::open(&st.cgroup_path)
         .freeze()
-        .map_err(|e| Error::msg(format!("pausing container {id}: {e}")))
+        .context(|| format!("pausing container {id}"))
 }
 
 pub fn resume(rt: &Runtime, id: &str) -> Result<()> {
@@ -37,5 +37,5 @@ pub fn resume(rt: &Runtime, id: &str) -> Result<()> {
     }
     cgroups::Cgroup::open(&st.cgroup_path)
         .thaw()
-        .map_err(|e| Error::msg(format!("resuming container {id}: {e}")))
+        .context(|| format!("resuming container {id}"))
 }

@@ -27,7 +27,11 @@ pub fn ps_pids(rt: &Runtime, id: &str) -> Result<Vec<i32>> {
 pub fn ps_table(rt: &Runtime, id: &str, ps_args: &[String]) -> Result<String> {
     let pids = ps_pids(rt, id)?;
     let default = ["-ef".to_string()];
-    let args = if ps_args.is_empty() { &default[..] } else { ps_args };
+    let args = if ps_args.is_empty() {
+        &default[..]
+    } else {
+        ps_args
+    };
     let out = Command::new("ps")
         .args(args)
         .output()

@@ -8,7 +8,7 @@
 
 use super::Runtime;
 use crate::state::{self, ContainerDir, Status};
-use crate::{Error, Result};
+use crate::{Context, Error, Result};
 use oci_spec::runtime::LinuxResources;
 use serde_json::{Map, Value};
 
@@ -104,7 +104,11 @@ pub fn update_resources(
         }
     }
     if let Some(v) = &f.pids_limit {
-        set("pids", "limit", flag_value("pids-limit", parse_i64(v))?.into());
+        set(
+            "pids",
+            "limit",
+            flag_value("pids-limit", parse_i64(v))?.into(),
+        );
     }
     if let Some(v) = &f.blkio_weight {
         let w = flag_value("blkio-weight", parse_blkio_weight(v))?;
@@ -134,7 +138,7 @@ pub fn update(rt: &Runtime, id: &str, resources: &LinuxResources) -> Result<()> 
     }
     cgroups::Cgroup::open(&st.cgroup_path)
         .update(resources)
-        .map_err(|e| Error::msg(format!("updating container {id}: {e}")))
+        .context(|| format!("updating container {id}"))
 }
 
 /// A size as runc reads it (docker's `RAMInBytes`): `-1` (unlimited), or a number, optionally
@@ -243,7 +247,17 @@ mod tests {
         assert_eq!(parse_size("1.5g"), Ok(3 << 29));
         assert_eq!(parse_size("2t"), Ok(2 << 40));
         assert_eq!(parse_size("7b"), Ok(7));
-        for bad in ["", "m", "-2", "32x", "1.2.3m", ".5m", "32mm", "3 2m", "99999999p"] {
+        for bad in [
+            "",
+            "m",
+            "-2",
+            "32x",
+            "1.2.3m",
+            ".5m",
+            "32mm",
+            "3 2m",
+            "99999999p",
+        ] {
             assert!(parse_size(bad).is_err(), "{bad:?} accepted");
         }
     }
@@ -308,9 +322,12 @@ mod tests {
         };
         let e = update_resources(None, &flags).unwrap_err().to_string();
         assert!(e.contains("--pids-limit"), "{e}");
-        let e = update_resources(Some((br#"{"memory":{"limit":"x"}}"#, "r.json")), &UpdateFlags::default())
-            .unwrap_err()
-            .to_string();
+        let e = update_resources(
+            Some((br#"{"memory":{"limit":"x"}}"#, "r.json")),
+            &UpdateFlags::default(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.starts_with("r.json: memory.limit:"), "{e}");
         let e = update_resources(Some((b"[1]", "-")), &UpdateFlags::default())
             .unwrap_err()
