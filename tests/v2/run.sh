@@ -36,8 +36,7 @@ vmlinux=$kcache/$pkg.vmlinux
 if [ ! -s "$vmlinux" ]; then
   echo "v2: fetching $pkg into $kcache"
   rm -rf "$kcache/unpack" "$kcache"/*.deb
-  # apt drops privileges to _apt for downloads: let it write here.
-  chmod 0777 "$kcache"
+  # (apt warns that it downloads as root here: _apt cannot write to target/; harmless.)
   (cd "$kcache" && apt-get download -q "$pkg")
   mkdir -p "$kcache/unpack"
   dpkg-deb --fsys-tarfile "$kcache"/"$pkg"_*.deb | tar -x -C "$kcache/unpack" ./boot
