@@ -30,7 +30,7 @@ fn console_socket_receives_the_pty_master() {
         .config(|c| c["process"]["terminal"] = true.into());
     let (listener, sock) = console_socket(&bundle);
     let id = rt.new_id();
-    let mut create = rt
+    let create = rt
         .cmd(&[
             "create",
             "--bundle",
