@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{assert_nothing_left, exit_code, stdout, unique_id, Bundle, Runtime};
+use common::{assert_nothing_left, exit_code, run_in_pty, stdout, unique_id, Bundle, Runtime};
 use serde_json::{json, Value};
 use std::fs;
 use std::os::unix::fs::symlink;
@@ -567,37 +567,6 @@ fn devices_from_the_spec_are_created_with_mode_and_owner() {
         ],
         "{out}"
     );
-}
-
-/// `run -b <bundle> <id>` under util-linux `script`, which gives it a real pty as its terminal.
-/// Returns script's exit status and what came out of the pty (without carriage returns). Script's
-/// own stdin is a pipe held open until it exits: at EOF on stdin it would type into the pty.
-fn run_in_pty(rt: &Runtime, bundle: &Bundle, id: &str) -> (std::process::ExitStatus, String) {
-    use std::io::Read;
-    use std::process::Stdio;
-    let cmd = format!(
-        "{} --root {} run -b {} {id}",
-        rt.bin().display(),
-        rt.root().display(),
-        bundle.path_str()
-    );
-    let mut child = Command::new("script")
-        .args(["-qec", &cmd, "/dev/null"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("script");
-    let stdin = child.stdin.take();
-    let mut out = Vec::new();
-    child
-        .stdout
-        .take()
-        .expect("stdout")
-        .read_to_end(&mut out)
-        .expect("read script output");
-    let status = child.wait().expect("wait for script");
-    drop(stdin);
-    (status, String::from_utf8_lossy(&out).replace('\r', ""))
 }
 
 /// `run` under `script` (a real pty): /dev/console is the container's pty, bound over the

@@ -5,44 +5,13 @@
 
 mod common;
 
-use common::{assert_nothing_left, exit_code, wait_until, Bundle, HostSnapshot, Runtime};
+use common::{
+    assert_nothing_left, detached, exit_code, wait_child, wait_until, Bundle, HostSnapshot,
+    Runtime, COMMAND_TIMEOUT as TIMEOUT,
+};
 use std::fs;
-use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::Duration;
-
-const TIMEOUT: Duration = Duration::from_secs(20);
-
-fn wait_child(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
-    let mut status = None;
-    wait_until(timeout, || {
-        status = child.try_wait().ok().flatten();
-        status.is_some()
-    });
-    if status.is_none() {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    status
-}
-
-/// Run a command whose container may outlive it (`create`): stdio not a pipe, stderr to a file,
-/// bounded wait. Returns the exit code and stderr.
-fn detached(mut cmd: Command) -> (i32, String) {
-    let err_path = PathBuf::from(format!("/tmp/{}.stderr", common::unique_id()));
-    let err = fs::File::create(&err_path).expect("stderr file");
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(err)
-        .spawn()
-        .expect("spawn runtime");
-    let status = wait_child(&mut child, TIMEOUT);
-    let stderr = fs::read_to_string(&err_path).unwrap_or_default();
-    let _ = fs::remove_file(&err_path);
-    let status = status.unwrap_or_else(|| panic!("{cmd:?} did not return in time: {stderr}"));
-    (status.code().expect("exited"), stderr)
-}
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()

@@ -5,11 +5,11 @@
 
 mod common;
 
-use common::{assert_nothing_left, exit_code, stdout, Bundle, HostSnapshot, Runtime};
+use common::{assert_nothing_left, exit_code, run_in_pty, stdout, Bundle, HostSnapshot, Runtime};
 use serde_json::{json, Value};
 use std::io::Read;
 use std::path::Path;
-use std::process::{Command, ExitStatus, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 
 /// `run` the bundle as it is; returns the output after checking nothing was left on the host.
 fn run(rt: &Runtime, bundle: &Bundle) -> Output {
@@ -433,36 +433,6 @@ fn unknown_capability_is_an_error_naming_the_field() {
     });
     let err = run_fails(&rt, &bundle, &["process.capabilities.bounding", "CAP_TEST"]);
     assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
-}
-
-/// `run -b <bundle> <id>` under util-linux `script`, which gives it a real pty as its terminal.
-/// Returns script's exit status (with -e, the runtime's) and what came out of the pty, without
-/// carriage returns. Script's stdin is a pipe held open until it exits (at EOF it would type into
-/// the pty).
-fn run_in_pty(rt: &Runtime, bundle: &Bundle, id: &str) -> (ExitStatus, String) {
-    let cmd = format!(
-        "{} --root {} run -b {} {id}",
-        rt.bin().display(),
-        rt.root().display(),
-        bundle.path_str()
-    );
-    let mut child = Command::new("script")
-        .args(["-qec", &cmd, "/dev/null"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("script");
-    let stdin = child.stdin.take();
-    let mut out = Vec::new();
-    child
-        .stdout
-        .take()
-        .expect("stdout")
-        .read_to_end(&mut out)
-        .expect("read script output");
-    let status = child.wait().expect("wait for script");
-    drop(stdin);
-    (status, String::from_utf8_lossy(&out).replace('\r', ""))
 }
 
 #[test]

@@ -41,14 +41,17 @@ pub fn attach_stdio(slave: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Connect to the `--console-socket` (in the runtime, before the clone).
+pub fn connect_console_socket(path: &Path) -> Result<UnixStream> {
+    UnixStream::connect(path).context(|| format!("--console-socket {}", path.display()))
+}
+
 /// Send the pty master over the console socket: one message whose payload is the slave's name and
 /// whose SCM_RIGHTS carries the master (what containerd's shim and conmon read).
-pub fn send_to_console_socket(socket: &Path, master: &OwnedFd, slave: &Path) -> Result<()> {
-    let stream =
-        UnixStream::connect(socket).context(|| format!("--console-socket {}", socket.display()))?;
+pub fn send_to_console_socket(socket: &UnixStream, master: &OwnedFd, slave: &Path) -> Result<()> {
     let name = slave.to_string_lossy();
-    fd::send_with_fd(stream.as_fd(), name.as_bytes(), Some(master.as_fd()))
-        .context(|| format!("sending the pty over {}", socket.display()))
+    fd::send_with_fd(socket.as_fd(), name.as_bytes(), Some(master.as_fd()))
+        .context(|| "--console-socket: sending the pty master")
 }
 
 /// The caller's terminal in raw mode for as long as this lives (restored on drop).

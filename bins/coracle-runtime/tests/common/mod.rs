@@ -12,9 +12,10 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::fs;
+use std::io::Read;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -586,4 +587,69 @@ fn processes_in(paths: &[&Path], ids: &[&str]) -> BTreeSet<String> {
         }
     }
     found
+}
+
+/// How long a runtime command may take in the helpers below before the test gives up on it.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Wait (bounded) for a child; kill it and return None if it does not finish in time.
+pub fn wait_child(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let mut status = None;
+    wait_until(timeout, || {
+        status = child.try_wait().ok().flatten();
+        status.is_some()
+    });
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    status
+}
+
+/// Run a command whose container may outlive it (`create`, `run -d`): its stdio is not a pipe (the
+/// container would hold it open), stderr goes to a file. Returns the exit code and stderr.
+pub fn detached(mut cmd: Command) -> (i32, String) {
+    let err_path = PathBuf::from(format!("/tmp/{}.stderr", unique_id()));
+    let err = fs::File::create(&err_path).expect("stderr file");
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(err)
+        .spawn()
+        .expect("spawn runtime");
+    let status = wait_child(&mut child, COMMAND_TIMEOUT);
+    let stderr = fs::read_to_string(&err_path).unwrap_or_default();
+    let _ = fs::remove_file(&err_path);
+    let status = status.unwrap_or_else(|| panic!("{cmd:?} did not return in time: {stderr}"));
+    (status.code().expect("exited"), stderr)
+}
+
+/// `run -b <bundle> <id>` under util-linux `script`, which gives it a real pty as its terminal.
+/// Returns script's exit status (with -e, the runtime's) and what came out of the pty, without
+/// carriage returns. Script's stdin is a pipe held open until it exits (at EOF it would type into
+/// the pty).
+pub fn run_in_pty(rt: &Runtime, bundle: &Bundle, id: &str) -> (ExitStatus, String) {
+    let cmd = format!(
+        "{} --root {} run -b {} {id}",
+        rt.bin().display(),
+        rt.root().display(),
+        bundle.path_str()
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("script");
+    let stdin = child.stdin.take();
+    let mut out = Vec::new();
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_end(&mut out)
+        .expect("read script output");
+    let status = child.wait().expect("wait for script");
+    drop(stdin);
+    (status, String::from_utf8_lossy(&out).replace('\r', ""))
 }

@@ -126,13 +126,18 @@ fn build(
         .iter()
         .any(|l| l.as_ref().is_some_and(|l| !l.is_empty()))
     });
+    let console = opts
+        .console_socket
+        .as_deref()
+        .map(terminal::connect_console_socket)
+        .transpose()?;
     let cfg = InitConfig {
         id,
         spec,
         rootfs: &bundle.rootfs,
         ns,
         fifo: &dir.fifo(),
-        console_socket: opts.console_socket.as_deref(),
+        console_socket: console.as_ref(),
         terminal_to_parent: foreground,
         no_pivot: opts.no_pivot,
         no_new_keyring: opts.no_new_keyring,

@@ -15,6 +15,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
 /// What the init needs to know; built by the parent before the clone.
@@ -24,7 +25,9 @@ pub struct InitConfig<'a> {
     pub rootfs: &'a Path,
     pub ns: &'a Namespaces,
     pub fifo: &'a Path,
-    pub console_socket: Option<&'a Path>,
+    /// The `--console-socket`, connected by the runtime before the clone (its path is on the host,
+    /// out of the init's reach once it has pivoted).
+    pub console_socket: Option<&'a UnixStream>,
     /// `run` in the foreground with a terminal: the pty master goes to the runtime.
     pub terminal_to_parent: bool,
     pub no_pivot: bool,

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# The cgroup v2 enforcement tests on a real v2 kernel: boot Debian's kernel under QEMU (TCG, no
+# KVM) with an initramfs holding busybox, a static coracle-runtime and the static cgroup_v2 test
+# binary (bins/coracle-runtime/tests/cgroup_v2.rs), run each test in the guest and report its
+# RESULT line. Exits non-zero if a test failed or the guest did not finish in time.
+#
+# Installs nothing: needs qemu-system-x86_64, cpio, busybox (static), apt-get and dpkg-deb
+# (scripts/packages.txt). The kernel package is fetched once with `apt-get download` into
+# target/v2-kernel and reused.
+#
+# Environment: V2_TIMEOUT (seconds for the guest, default 150), V2_KEEP=1 keeps the work files.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+command -v cargo >/dev/null || export PATH="$HOME/.cargo/bin:$PATH"
+
+fail() { echo "tests/v2/run.sh: $*" >&2; exit 1; }
+for tool in qemu-system-x86_64 cpio apt-get apt-cache dpkg-deb python3 strip; do
+  command -v "$tool" >/dev/null || fail "$tool not found (apt-get install \$(cat scripts/packages.txt))"
+done
+busybox=$(command -v busybox || true)
+[ -n "$busybox" ] && file -b "$busybox" | grep -q static ||
+  fail "a static busybox is needed (apt-get install busybox-static)"
+
+target_dir=${CARGO_TARGET_DIR:-$root/target}
+triple=x86_64-unknown-linux-gnu
+timeout_s=${V2_TIMEOUT:-150}
+
+# --- the kernel: the linux-image-6.1.*-amd64 package that linux-image-amd64 depends on
+kcache=$target_dir/v2-kernel
+mkdir -p "$kcache"
+pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+  sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-amd64\)$/\1/p' | head -n 1)
+[ -n "$pkg" ] || fail "apt-cache finds no kernel package behind linux-image-amd64 (apt-get update?)"
+vmlinux=$kcache/$pkg.vmlinux
+if [ ! -s "$vmlinux" ]; then
+  echo "v2: fetching $pkg into $kcache"
+  rm -rf "$kcache/unpack" "$kcache"/*.deb
+  # (apt warns that it downloads as root here: _apt cannot write to target/; harmless.)
+  (cd "$kcache" && apt-get download -q "$pkg")
+  mkdir -p "$kcache/unpack"
+  dpkg-deb --fsys-tarfile "$kcache"/"$pkg"_*.deb | tar -x -C "$kcache/unpack" ./boot
+  # vmlinuz is a boot stub followed by the compressed kernel: find the xz stream and unpack it, so
+  # QEMU boots the ELF directly (PVH entry: no firmware, no decompression under emulation).
+  python3 - "$kcache"/unpack/boot/vmlinuz-* "$vmlinux.tmp" <<'PY' || fail "cannot unpack the kernel"
+import lzma, sys
+data = open(sys.argv[1], "rb").read()
+start = data.find(b"\xfd7zXZ\x00")
+if start < 0:
+    sys.exit(f"no xz stream in {sys.argv[1]}")
+open(sys.argv[2], "wb").write(lzma.LZMADecompressor().decompress(data[start:]))
+PY
+  file -b "$vmlinux.tmp" | grep -q '^ELF 64-bit' || fail "unpacked kernel is not an ELF: $vmlinux.tmp"
+  mv "$vmlinux.tmp" "$vmlinux"
+  rm -rf "$kcache/unpack" "$kcache"/*.deb
+fi
+
+# --- static binaries: coracle-runtime and the cgroup_v2 test (the explicit --target keeps build
+# scripts and proc-macros dynamic)
+echo "v2: building static coracle-runtime and the cgroup_v2 test"
+build_json=$(RUSTFLAGS="-C target-feature=+crt-static" cargo test -q --no-run \
+  --message-format=json-render-diagnostics --target "$triple" -p coracle-runtime --test cgroup_v2)
+read -r runtime_bin test_bin < <(python3 -c '
+import json, sys
+found = {}
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") != "compiler-artifact" or not m.get("executable"):
+        continue
+    t = m["target"]
+    if t["name"] == "coracle-runtime" and "bin" in t["kind"]:
+        found["bin"] = m["executable"]
+    if t["name"] == "cgroup_v2" and m["profile"]["test"]:
+        found["test"] = m["executable"]
+print(found.get("bin", ""), found.get("test", ""))
+' <<<"$build_json")
+[ -n "$runtime_bin" ] && [ -n "$test_bin" ] || fail "cargo named no coracle-runtime or cgroup_v2 executable"
+
+# --- the initramfs: busybox, the two binaries, /init
+work=$target_dir/v2-run
+rm -rf "$work"
+mkdir -p "$work/initramfs/bin" "$work/initramfs/etc"
+cp "$busybox" "$work/initramfs/bin/busybox"
+strip -o "$work/initramfs/bin/coracle-runtime" "$runtime_bin"
+strip -o "$work/initramfs/bin/cgroup_v2" "$test_bin"
+install -m 0755 tests/v2/init "$work/initramfs/init"
+printf 'root:x:0:0:root:/root:/bin/sh\n' >"$work/initramfs/etc/passwd"
+printf 'root:x:0:\n' >"$work/initramfs/etc/group"
+(cd "$work/initramfs" && find . -print0 | cpio --null -o -H newc --quiet) >"$work/initramfs.cpio"
+
+# --- boot: TCG, 2 vCPUs, 512 MB; results on the serial console; verdict through isa-debug-exit
+echo "v2: booting $pkg under QEMU (timeout ${timeout_s}s)"
+log=$work/console.log
+status=0
+timeout --foreground -k 5 "$timeout_s" qemu-system-x86_64 \
+  -machine pc -accel tcg -cpu max -smp 2 -m 512 \
+  -kernel "$vmlinux" -initrd "$work/initramfs.cpio" \
+  -append "console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init" \
+  -nographic -nodefaults -no-reboot -monitor none -serial "file:$log" \
+  -device isa-debug-exit,iobase=0xf4,iosize=0x04 </dev/null || status=$?
+
+grep -E '^(INFO|RESULT|LOG|SUMMARY) ' "$log" | sed 's/\r$//' || true
+summary=$(grep -a '^SUMMARY ' "$log" | tr -d '\r' || true)
+results=$(grep -ac '^RESULT ' "$log" || true)
+failed=$(grep -ac '^RESULT [^ ]* FAIL' "$log" || true)
+
+verdict=0
+if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+  echo "v2: FAIL: the guest did not finish within ${timeout_s}s (console: $log)"
+  verdict=1
+elif [ -z "$summary" ]; then
+  echo "v2: FAIL: the guest stopped without a summary (QEMU exit $status); console:"
+  tail -n 40 "$log"
+  verdict=1
+elif [ "$failed" -ne 0 ] || [ "$status" -ne 1 ] || [ "$results" -eq 0 ]; then
+  # isa-debug-exit: 0 written (all passed) makes QEMU exit 1.
+  echo "v2: FAIL: $failed failed test(s), QEMU exit $status ($summary)"
+  verdict=1
+else
+  echo "v2: ok ($summary)"
+fi
+[ "$verdict" -ne 0 ] || [ -n "${V2_KEEP:-}" ] || rm -rf "$work"
+exit "$verdict"
