@@ -60,29 +60,34 @@ fn wait(pid: libc::pid_t, sigfd: &OwnedFd, master: Option<OwnedFd>) -> Result<Ex
     }
     let stdin = fd::borrow_raw(0);
     let stdout = fd::borrow_raw(1);
+    // Each side of the relay stops at its EOF (a closed side would poll readable forever).
+    let mut master_open = master.is_some();
     let mut stdin_open = master.is_some();
     loop {
         let mut fds = vec![sigfd.as_fd()];
-        if let Some(m) = &master {
-            fds.push(m.as_fd());
-            if stdin_open {
-                fds.push(stdin);
-            }
-        }
+        let mut at = |fd, open: bool| {
+            open.then(|| {
+                fds.push(fd);
+                fds.len() - 1
+            })
+        };
+        let master_at = master.as_ref().and_then(|m| at(m.as_fd(), master_open));
+        let stdin_at = master
+            .as_ref()
+            .and_then(|_| at(stdin, stdin_open && master_open));
         let ready = fd::poll_readable(&fds, -1)
             .context(|| "waiting for the container")?
             .unwrap_or_default();
-        if let (Some(m), Some(&r)) = (&master, ready.get(1)) {
-            if r != 0 {
-                terminal::pump(m.as_fd(), stdout);
+        let is_ready = |i: Option<usize>| i.is_some_and(|i| ready.get(i).is_some_and(|r| *r != 0));
+        if let Some(m) = &master {
+            if is_ready(master_at) && !terminal::pump(m.as_fd(), stdout) {
+                master_open = false;
             }
-        }
-        if let (Some(m), Some(&r)) = (&master, ready.get(2)) {
-            if r != 0 && !terminal::pump(stdin, m.as_fd()) {
+            if is_ready(stdin_at) && !terminal::pump(stdin, m.as_fd()) {
                 stdin_open = false;
             }
         }
-        if ready[0] == 0 {
+        if !is_ready(Some(0)) {
             continue;
         }
         match signal::read_signalfd(sigfd).context(|| "reading signals")? {
