@@ -62,7 +62,12 @@ fn print_version() {
 fn refuse_unsupported(cli: &Cli) -> Result<()> {
     if cli.systemd_cgroup {
         return Err(Error::msg(
-            "--systemd-cgroup: not supported yet (cgroups are managed directly)",
+            if std::path::Path::new("/run/systemd/system").is_dir() {
+                "--systemd-cgroup: the systemd cgroup driver is not supported yet (drop the flag: \
+                 cgroups are then managed directly)"
+            } else {
+                "--systemd-cgroup: systemd is not running on this host (no /run/systemd/system)"
+            },
         ));
     }
     Ok(())
