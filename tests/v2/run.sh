@@ -6,7 +6,7 @@
 #
 # Installs nothing: needs qemu-system-x86_64, cpio, busybox (static), apt-get and dpkg-deb
 # (scripts/packages.txt). The kernel package is fetched once with `apt-get download` into
-# target/v2-kernel and reused.
+# target/v2-kernel and reused (the unpacked kernel, and the modules the guest loads: loop.ko).
 #
 # Environment: V2_TIMEOUT (seconds for the guest, default 150), V2_KEEP=1 keeps the work files.
 set -euo pipefail
@@ -33,13 +33,17 @@ pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
   sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-amd64\)$/\1/p' | head -n 1)
 [ -n "$pkg" ] || fail "apt-cache finds no kernel package behind linux-image-amd64 (apt-get update?)"
 vmlinux=$kcache/$pkg.vmlinux
-if [ ! -s "$vmlinux" ]; then
+# Modules the guest loads with insmod (no modules.dep): loop, for the io.max test's block device.
+modules=$kcache/$pkg.modules
+if [ ! -s "$vmlinux" ] || [ ! -d "$modules" ]; then
   echo "v2: fetching $pkg into $kcache"
-  rm -rf "$kcache/unpack" "$kcache"/*.deb
+  rm -rf "$kcache/unpack" "$kcache"/*.deb "$modules"
   # (apt warns that it downloads as root here: _apt cannot write to target/; harmless.)
   (cd "$kcache" && apt-get download -q "$pkg")
-  mkdir -p "$kcache/unpack"
-  dpkg-deb --fsys-tarfile "$kcache"/"$pkg"_*.deb | tar -x -C "$kcache/unpack" ./boot
+  mkdir -p "$kcache/unpack" "$modules.tmp"
+  dpkg-deb --fsys-tarfile "$kcache"/"$pkg"_*.deb |
+    tar -x -C "$kcache/unpack" --wildcards ./boot '*/kernel/drivers/block/loop.ko*' ||
+    [ -d "$kcache/unpack/boot" ] # (a package with loop built in has no loop.ko: tar says so)
   # vmlinuz is a boot stub followed by the compressed kernel: find the xz stream and unpack it, so
   # QEMU boots the ELF directly (PVH entry: no firmware, no decompression under emulation).
   python3 - "$kcache"/unpack/boot/vmlinuz-* "$vmlinux.tmp" <<'PY' || fail "cannot unpack the kernel"
@@ -51,7 +55,19 @@ if start < 0:
 open(sys.argv[2], "wb").write(lzma.LZMADecompressor().decompress(data[start:]))
 PY
   file -b "$vmlinux.tmp" | grep -q '^ELF 64-bit' || fail "unpacked kernel is not an ELF: $vmlinux.tmp"
+  # Modules as plain .ko (busybox insmod does not decompress); a package without one (built in,
+  # or left out) simply has none here.
+  find "$kcache/unpack" -name '*.ko*' -print0 | while IFS= read -r -d '' ko; do
+    name=$(basename "$ko")
+    case $name in
+    *.ko) cp "$ko" "$modules.tmp/$name" ;;
+    *.ko.xz) python3 -c 'import lzma,sys; open(sys.argv[2],"wb").write(lzma.open(sys.argv[1]).read())' \
+      "$ko" "$modules.tmp/${name%.xz}" ;;
+    *) echo "v2: warning: cannot decompress $name; the guest goes without it" ;;
+    esac
+  done
   mv "$vmlinux.tmp" "$vmlinux"
+  mv "$modules.tmp" "$modules"
   rm -rf "$kcache/unpack" "$kcache"/*.deb
 fi
 
@@ -76,11 +92,12 @@ print(found.get("bin", ""), found.get("test", ""))
 ' <<<"$build_json")
 [ -n "$runtime_bin" ] && [ -n "$test_bin" ] || fail "cargo named no coracle-runtime or cgroup_v2 executable"
 
-# --- the initramfs: busybox, the two binaries, /init
+# --- the initramfs: busybox, the two binaries, the modules, /init
 work=$target_dir/v2-run
 rm -rf "$work"
-mkdir -p "$work/initramfs/bin" "$work/initramfs/etc"
+mkdir -p "$work/initramfs/bin" "$work/initramfs/etc" "$work/initramfs/lib/modules"
 cp "$busybox" "$work/initramfs/bin/busybox"
+cp -r "$modules"/. "$work/initramfs/lib/modules/"
 strip -o "$work/initramfs/bin/coracle-runtime" "$runtime_bin"
 strip -o "$work/initramfs/bin/cgroup_v2" "$test_bin"
 install -m 0755 tests/v2/init "$work/initramfs/init"

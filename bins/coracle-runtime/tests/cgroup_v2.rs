@@ -39,6 +39,12 @@ fn detail(text: impl AsRef<str>) {
     println!("DETAIL {}", text.as_ref());
 }
 
+/// Report the test as skipped (the guest's RESULT line says SKIP and why); the test then returns.
+/// On a line of its own: libtest has written "test NAME ... " without a newline before it.
+fn skip(why: impl AsRef<str>) {
+    println!("\nSKIP {}", why.as_ref());
+}
+
 fn cg_dir(id: &str) -> PathBuf {
     Path::new(CGROUP_ROOT).join(id)
 }
@@ -436,5 +442,454 @@ fn container_sees_its_own_cgroup() {
     detail(format!(
         "own pids.max 7 at /sys/fs/cgroup; {}",
         seen.join("; ")
+    ));
+}
+
+/// Make a fifo at `path`: the container blocks reading it until [`release`].
+fn mkfifo(path: &Path) {
+    let ok = Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("run mkfifo")
+        .success();
+    assert!(ok, "mkfifo {}", path.display());
+}
+
+/// Write a line to a fifo the container is (or will soon be) reading; non-blocking opens are
+/// retried until a reader is there.
+fn release(fifo: &Path) {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt;
+    let sent = wait_until(TIMEOUT, || {
+        fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(fifo)
+            .and_then(|mut f| f.write_all(b"go\n"))
+            .is_ok()
+    });
+    assert!(sent, "no reader opened {} in time", fifo.display());
+}
+
+fn start(rt: &Runtime, bundle: &Bundle) -> String {
+    let id = rt.create(bundle);
+    rt.run_ok(&["start", &id]);
+    id
+}
+
+/// `update` of a running container by flags (runc's size suffixes) and by a linux.resources
+/// document on stdin (as containerd sends it): memory.max, pids.max and cpu.max change, a lowered
+/// pids.max stops forks, and a bad value is one error line that changes nothing.
+#[test]
+#[ignore = "cgroup v2 only: tests/v2/run.sh runs it under QEMU"]
+fn update_changes_live_limits() {
+    require_v2();
+    let rt = Runtime::new();
+    let bundle = Bundle::busybox()
+        .args(&[
+            "sh",
+            "-c",
+            "read x < /go; (for i in 1 2 3 4 5 6 7 8; do sleep 100 & done; echo forked-8) \
+             > /tmp/out 2>&1; exec sleep 1000",
+        ])
+        .config(|c| {
+            c["root"]["readonly"] = false.into();
+            resources(
+                c,
+                json!({"pids": {"limit": 100}, "memory": {"limit": 100 << 20}}),
+            );
+        });
+    mkfifo(&bundle.rootfs().join("go"));
+    let id = start(&rt, &bundle);
+    let dir = cg_dir(&id);
+    assert_eq!(read(dir.join("pids.max")), "100");
+    assert_eq!(read(dir.join("memory.max")), (100u64 << 20).to_string());
+
+    rt.run_ok(&[
+        "update",
+        "--pids-limit",
+        "6",
+        "--memory",
+        "48m",
+        "--memory-swap",
+        "64m",
+        "--blkio-weight",
+        "500",
+        &id,
+    ]);
+    assert_eq!(read(dir.join("pids.max")), "6");
+    assert_eq!(read(dir.join("memory.max")), (48u64 << 20).to_string());
+    // runc's memory+swap becomes v2's swap alone: 64m - 48m.
+    let swap_max = read(dir.join("memory.swap.max"));
+    assert_eq!(swap_max, (16u64 << 20).to_string(), "memory.swap.max");
+    // blkio.weight 500: io.bfq.weight takes it as is where BFQ is loaded, else io.weight 4950.
+    let io_weight = if dir.join("io.bfq.weight").exists() {
+        read(dir.join("io.bfq.weight"))
+    } else {
+        read(dir.join("io.weight"))
+    };
+    assert!(
+        io_weight == "default 4950" || io_weight == "default 500",
+        "io.weight / io.bfq.weight: {io_weight}"
+    );
+
+    let mut child = rt
+        .cmd(&["update", "--resources", "-", &id])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("spawn update");
+    {
+        use std::io::Write as _;
+        let doc = br#"{"memory":{"limit":67108864},"pids":{"limit":5},
+                       "cpu":{"quota":50000,"period":100000,"shares":512}}"#;
+        child
+            .stdin
+            .take()
+            .expect("update stdin")
+            .write_all(doc)
+            .expect("write the document");
+    }
+    let status = common::wait_child(&mut child, TIMEOUT).expect("update --resources - hung");
+    assert!(status.success(), "update --resources - exited {status}");
+    let (memory_max, pids_max, cpu_max, weight) = (
+        read(dir.join("memory.max")),
+        read(dir.join("pids.max")),
+        read(dir.join("cpu.max")),
+        read(dir.join("cpu.weight")),
+    );
+    assert_eq!(memory_max, "67108864", "memory.max after the document");
+    assert_eq!(pids_max, "5", "pids.max after the document");
+    assert_eq!(cpu_max, "50000 100000", "cpu.max after the document");
+    // shares 512 as runc maps it: 1 + (512 - 2) * 9999 / 262142.
+    assert_eq!(weight, "20", "cpu.weight after the document");
+
+    // Enforced: the shell and 8 sleeps do not fit in 5 pids.
+    release(&bundle.rootfs().join("go"));
+    let out = bundle.rootfs().join("tmp/out");
+    assert!(
+        wait_until(TIMEOUT, || fs::read_to_string(&out)
+            .is_ok_and(|t| t.contains("fork") || t.contains("forked-8"))),
+        "the fork loop never finished"
+    );
+    let text = fs::read_to_string(&out).expect("the loop's output");
+    assert!(
+        text.contains("fork") && !text.contains("forked-8"),
+        "{text}"
+    );
+    let hits = keyed(dir.join("pids.events"), "max");
+    assert!(hits >= 1, "pids.events max {hits}");
+
+    // A bad value: one line naming the flag, nothing changed.
+    let bad = rt.output(&["update", "--memory", "12x", &id]);
+    assert_eq!(exit_code(&bad), 1);
+    let err = stderr(&bad);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--memory"), "{err}");
+    assert_eq!(read(dir.join("memory.max")), "67108864");
+
+    delete(&rt, &id);
+    assert_nothing_left(&rt, &bundle, &id);
+    detail(format!(
+        "flags: pids.max 6, memory.max 48m, memory.swap.max {swap_max}, io.weight {io_weight}; stdin: memory.max \
+         {memory_max}, pids.max {pids_max}, cpu.max {cpu_max}, cpu.weight {weight}; 8 forks \
+         stopped (pids.events max {hits})"
+    ));
+}
+
+/// `ps -f json` lists the pids of the container's cgroup (the init and its child), and the table
+/// format cuts the host's ps down to them.
+#[test]
+#[ignore = "cgroup v2 only: tests/v2/run.sh runs it under QEMU"]
+fn ps_lists_the_container_processes() {
+    require_v2();
+    let rt = Runtime::new();
+    let bundle = Bundle::busybox().args(&["sh", "-c", "sleep 1001 & exec sleep 1002"]);
+    let id = start(&rt, &bundle);
+    let dir = cg_dir(&id);
+    let ps = || -> Vec<i64> {
+        let text = rt.run_ok(&["ps", "-f", "json", &id]);
+        let v: Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("ps json {text}: {e}"));
+        let mut pids: Vec<i64> = v
+            .as_array()
+            .unwrap_or_else(|| panic!("ps json is not an array: {text}"))
+            .iter()
+            .map(|p| p.as_i64().expect("a pid"))
+            .collect();
+        pids.sort_unstable();
+        pids
+    };
+    let mut pids = Vec::new();
+    assert!(
+        wait_until(TIMEOUT, || {
+            pids = ps();
+            pids.len() == 2
+        }),
+        "ps -f json: {pids:?}"
+    );
+    let init = rt.state(&id)["pid"].as_i64().expect("state pid");
+    assert!(pids.contains(&init), "{pids:?} lacks the init {init}");
+    let mut procs: Vec<i64> = read(dir.join("cgroup.procs"))
+        .lines()
+        .map(|l| l.parse().expect("a pid in cgroup.procs"))
+        .collect();
+    procs.sort_unstable();
+    assert_eq!(pids, procs, "ps -f json vs cgroup.procs");
+    for p in &pids {
+        let cmd = fs::read_to_string(format!("/proc/{p}/cmdline")).expect("cmdline");
+        assert!(cmd.starts_with("sleep\x00100"), "{p}: {cmd:?}");
+    }
+    // busybox's ps knows -o but not -ef.
+    let table = rt.run_ok(&["ps", &id, "--", "-o", "pid,comm"]);
+    let rows: Vec<&str> = table.lines().collect();
+    assert_eq!(rows.len(), 3, "{table}");
+    assert!(
+        rows[1..].iter().all(|l| l.trim_end().ends_with("sleep")),
+        "{table}"
+    );
+    delete(&rt, &id);
+    assert_nothing_left(&rt, &bundle, &id);
+    detail(format!(
+        "ps -f json {pids:?} = cgroup.procs; table has 2 rows"
+    ));
+}
+
+/// `events --stats`: runc's stats JSON with the v2 values (memory.max, pids.max/current); the
+/// `events` stream then reports the OOM kill of a process of the detached container (the v2 watch
+/// is inotify on memory.events) and ends when the container stops.
+#[test]
+#[ignore = "cgroup v2 only: tests/v2/run.sh runs it under QEMU"]
+fn events_stats_then_the_oom_kill_of_a_detached_container() {
+    use std::io::{BufRead, BufReader};
+    use std::sync::mpsc;
+    require_v2();
+    let rt = Runtime::new();
+    let limit: u64 = 32 << 20;
+    let bundle = Bundle::busybox()
+        .args(&[
+            "sh",
+            "-c",
+            "read x < /go; dd if=/dev/zero of=/dev/null bs=100M count=1; exit 3",
+        ])
+        .config(|c| {
+            resources(
+                c,
+                json!({"memory": {"limit": limit, "swap": limit}, "pids": {"limit": 10}}),
+            )
+        });
+    mkfifo(&bundle.rootfs().join("go"));
+    let id = start(&rt, &bundle);
+
+    let line = rt.run_ok(&["events", "--stats", &id]);
+    assert_eq!(line.lines().count(), 1, "{line}");
+    let ev: Value = serde_json::from_str(&line).expect("the stats line is JSON");
+    assert_eq!(ev["type"], "stats", "{line}");
+    assert_eq!(ev["id"], id.as_str(), "{line}");
+    let mem = &ev["data"]["memory"];
+    assert_eq!(
+        mem["usage"]["limit"], limit,
+        "memory.max as the limit: {line}"
+    );
+    let usage = mem["usage"]["usage"].as_u64().unwrap_or(0);
+    assert!(usage > 0, "memory.current as the usage: {line}");
+    assert!(mem["raw"]["anon"].is_u64(), "memory.stat as raw: {line}");
+    assert_eq!(ev["data"]["pids"]["limit"], 10, "{line}");
+    let current = ev["data"]["pids"]["current"].as_u64().unwrap_or(0);
+    assert!(current >= 1, "pids.current: {line}");
+    assert!(ev["data"]["cpu"]["usage"]["total"].is_u64(), "{line}");
+
+    let mut events = rt
+        .cmd(&["events", "--interval", "200ms", &id])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn events");
+    let (tx, rx) = mpsc::channel();
+    let reader = BufReader::new(events.stdout.take().expect("events stdout"));
+    std::thread::spawn(move || {
+        for line in reader.lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // The first stats event means the OOM watch is armed.
+    let first = rx.recv_timeout(TIMEOUT).expect("a first stats event");
+    assert!(first.starts_with(r#"{"type":"stats","id":"#), "{first}");
+    release(&bundle.rootfs().join("go"));
+    let mut lines = vec![first];
+    let ended = loop {
+        match rx.recv_timeout(TIMEOUT) {
+            Ok(l) => lines.push(l),
+            Err(mpsc::RecvTimeoutError::Disconnected) => break true,
+            Err(mpsc::RecvTimeoutError::Timeout) => break false,
+        }
+    };
+    if !ended {
+        let _ = events.kill();
+    }
+    let out = events.wait_with_output().expect("wait events");
+    assert!(
+        ended,
+        "events did not end when the container stopped: {lines:?}"
+    );
+    assert!(
+        out.status.success(),
+        "events exited {}: {}",
+        out.status,
+        stderr(&out)
+    );
+    let oom = json!({"type": "oom", "id": id});
+    let ooms = lines
+        .iter()
+        .filter(|l| serde_json::from_str::<Value>(l).ok().as_ref() == Some(&oom))
+        .count();
+    let kills = keyed(cg_dir(&id).join("memory.events"), "oom_kill");
+    assert_eq!(rt.status(&id), "stopped");
+    assert_eq!(rt.state(&id)["status"], "stopped");
+    rt.run_ok(&["delete", &id]);
+    assert_eq!(
+        ooms, 1,
+        "one oom event for one kill (oom_kill {kills}): {lines:?}"
+    );
+    assert_nothing_left(&rt, &bundle, &id);
+    detail(format!(
+        "stats: limit {limit}, usage {usage}, pids {current}/10; stream: {} lines, \
+         {ooms} oom event (memory.events oom_kill {kills})",
+        lines.len()
+    ));
+}
+
+/// A loop device over a file in tmpfs, detached (and the file removed) on Drop.
+struct LoopDevice {
+    dev: String,
+    file: PathBuf,
+}
+
+impl LoopDevice {
+    /// None when the kernel has no loop driver (tests/v2/run.sh loads loop.ko from the kernel
+    /// package).
+    fn new(bytes: u64) -> Option<LoopDevice> {
+        if !Path::new("/dev/loop-control").exists() {
+            return None;
+        }
+        let file = PathBuf::from(format!("/tmp/{}.img", common::unique_id()));
+        fs::write(&file, vec![7u8; bytes as usize]).expect("write the backing file");
+        // busybox's losetup has no --show: attach to the next free device, then look it up.
+        let out = Command::new("losetup")
+            .arg("-f")
+            .arg(&file)
+            .output()
+            .expect("run losetup");
+        assert!(
+            out.status.success(),
+            "losetup -f {}: {}",
+            file.display(),
+            stderr(&out)
+        );
+        let list = Command::new("losetup")
+            .arg("-a")
+            .output()
+            .expect("run losetup -a");
+        let list = String::from_utf8_lossy(&list.stdout).into_owned();
+        let name = file.to_str().expect("UTF-8 path");
+        let dev = list
+            .lines()
+            .find(|l| l.contains(name))
+            .and_then(|l| l.split(':').next())
+            .unwrap_or_else(|| panic!("{name} not in losetup -a: {list}"))
+            .to_string();
+        assert!(dev.starts_with("/dev/loop"), "{dev}: {list}");
+        Some(LoopDevice { dev, file })
+    }
+
+    /// "major:minor" of the device.
+    fn numbers(&self) -> (u64, u64) {
+        let name = self.dev.trim_start_matches("/dev/");
+        let text = read(format!("/sys/block/{name}/dev"));
+        let (a, b) = text.split_once(':').expect("major:minor");
+        (a.parse().expect("major"), b.parse().expect("minor"))
+    }
+}
+
+impl Drop for LoopDevice {
+    fn drop(&mut self) {
+        let _ = Command::new("losetup").args(["-d", &self.dev]).status();
+        let _ = fs::remove_file(&self.file);
+    }
+}
+
+/// `linux.resources.blockIO.throttleReadBpsDevice` becomes io.max and slows O_DIRECT reads of the
+/// device inside the container: a loop device (the guest has no disk) given to the container as
+/// /dev/disk0, 2 MiB read with `dd iflag=direct`, timed inside with /proc/uptime, free and at
+/// 1 MiB/s.
+#[test]
+#[ignore = "cgroup v2 only: tests/v2/run.sh runs it under QEMU"]
+fn io_max_throttles_direct_reads() {
+    require_v2();
+    let size: u64 = 2 << 20;
+    let Some(disk) = LoopDevice::new(size) else {
+        skip("no block device: no /dev/loop-control (loop.ko not loaded)");
+        return;
+    };
+    let (major, minor) = disk.numbers();
+    let rt = Runtime::new();
+    let script = "read a _ < /proc/uptime; \
+                  dd if=/dev/disk0 of=/dev/null bs=64k iflag=direct 2>/dev/null || exit 9; \
+                  read b _ < /proc/uptime; echo $a $b";
+    let bundle = |rate: Option<u64>| {
+        Bundle::busybox().args(&["sh", "-c", script]).config(|c| {
+            c["linux"]["devices"] = json!([{"path": "/dev/disk0", "type": "b",
+                "major": major, "minor": minor, "fileMode": 0o600, "uid": 0, "gid": 0}]);
+            c["linux"]["resources"]["devices"]
+                .as_array_mut()
+                .expect("device rules")
+                .push(
+                    json!({"allow": true, "type": "b", "major": major, "minor": minor,
+                             "access": "r"}),
+                );
+            if let Some(rate) = rate {
+                resources(
+                    c,
+                    json!({"blockIO": {"throttleReadBpsDevice":
+                        [{"major": major, "minor": minor, "rate": rate}]}}),
+                );
+            }
+        })
+    };
+    // Seconds the read took, and io.max as the container had it.
+    let timed = |b: &Bundle| -> (f64, String) {
+        let (id, out) = run_keep(&rt, b);
+        let io_max = fs::read_to_string(cg_dir(&id).join("io.max")).unwrap_or_default();
+        delete(&rt, &id);
+        assert_eq!(exit_code(&out), 0, "stderr: {}", stderr(&out));
+        let text = stdout(&out);
+        let t: Vec<f64> = text
+            .split_whitespace()
+            .map(|w| w.parse().expect("uptime seconds"))
+            .collect();
+        assert_eq!(t.len(), 2, "{text}");
+        assert_nothing_left(&rt, b, &id);
+        (t[1] - t[0], io_max.trim().to_string())
+    };
+    let (fast, free_max) = timed(&bundle(None));
+    let rate = 1u64 << 20;
+    let (slow, io_max) = timed(&bundle(Some(rate)));
+    assert_eq!(free_max, "", "io.max without a throttle");
+    assert_eq!(
+        io_max,
+        format!("{major}:{minor} rbps={rate} wbps=max riops=max wiops=max"),
+        "io.max"
+    );
+    // 2 MiB at 1 MiB/s: about 2 s (the first slice may run ahead a little).
+    assert!(slow > 1.2, "the throttled read took only {slow:.2} s");
+    assert!(
+        slow > 3.0 * fast,
+        "{slow:.2} s throttled vs {fast:.2} s free"
+    );
+    detail(format!(
+        "{}: io.max {io_max}; 2 MiB O_DIRECT read {fast:.2} s free, {slow:.2} s at 1 MiB/s",
+        disk.dev
     ));
 }
