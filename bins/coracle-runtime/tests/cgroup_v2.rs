@@ -9,7 +9,9 @@
 
 mod common;
 
-use common::{assert_nothing_left, exit_code, stdout, wait_until, Bundle, Runtime};
+use common::{
+    assert_nothing_left, exit_code, mkfifo, release, start, stdout, wait_until, Bundle, Runtime,
+};
 use serde_json::{json, Value};
 use std::fs;
 use std::os::unix::process::CommandExt;
@@ -443,38 +445,6 @@ fn container_sees_its_own_cgroup() {
         "own pids.max 7 at /sys/fs/cgroup; {}",
         seen.join("; ")
     ));
-}
-
-/// Make a fifo at `path`: the container blocks reading it until [`release`].
-fn mkfifo(path: &Path) {
-    let ok = Command::new("mkfifo")
-        .arg(path)
-        .status()
-        .expect("run mkfifo")
-        .success();
-    assert!(ok, "mkfifo {}", path.display());
-}
-
-/// Write a line to a fifo the container is (or will soon be) reading; non-blocking opens are
-/// retried until a reader is there.
-fn release(fifo: &Path) {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt;
-    let sent = wait_until(TIMEOUT, || {
-        fs::OpenOptions::new()
-            .write(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(fifo)
-            .and_then(|mut f| f.write_all(b"go\n"))
-            .is_ok()
-    });
-    assert!(sent, "no reader opened {} in time", fifo.display());
-}
-
-fn start(rt: &Runtime, bundle: &Bundle) -> String {
-    let id = rt.create(bundle);
-    rt.run_ok(&["start", &id]);
-    id
 }
 
 /// `update` of a running container by flags (runc's size suffixes) and by a linux.resources

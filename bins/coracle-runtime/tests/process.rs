@@ -5,9 +5,11 @@
 
 mod common;
 
-use common::{assert_nothing_left, exit_code, run_in_pty, stdout, Bundle, HostSnapshot, Runtime};
+use common::{
+    assert_nothing_left, exit_code, run_in_pty, run_in_pty_typing, stdout, Bundle, HostSnapshot,
+    Runtime,
+};
 use serde_json::{json, Value};
-use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
@@ -472,25 +474,7 @@ fn terminal_passes_input_through() {
         .args(&["sh", "-c", "read line; echo \"got <$line>\""])
         .config(|c| c["process"]["terminal"] = true.into());
     let id = rt.new_id();
-    let cmd = format!(
-        "{} --root {} run -b {} {id}",
-        rt.bin().display(),
-        rt.root().display(),
-        bundle.path_str()
-    );
-    let mut child = Command::new("script")
-        .args(["-qec", &cmd, "/dev/null"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("script");
-    let mut stdin = child.stdin.take().unwrap();
-    std::io::Write::write_all(&mut stdin, b"hello there\n").unwrap();
-    let mut out = Vec::new();
-    child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
-    let status = child.wait().unwrap();
-    drop(stdin);
-    let text = String::from_utf8_lossy(&out).replace('\r', "");
+    let (status, text) = run_in_pty_typing(&rt, &bundle, &id, b"hello there\n");
     assert!(status.success(), "{text}");
     assert!(text.lines().any(|l| l == "got <hello there>"), "{text:?}");
     assert_nothing_left(&rt, &bundle, &id);

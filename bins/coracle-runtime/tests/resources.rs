@@ -7,11 +7,13 @@
 
 mod common;
 
-use common::{assert_nothing_left, exit_code, stdout, wait_until, Bundle, Runtime};
+use common::{
+    assert_nothing_left, exit_code, mkfifo, release, start, stdout, wait_until, Bundle, Runtime,
+};
 use serde_json::{json, Value};
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
@@ -39,36 +41,6 @@ fn cgroup_file(controller: &str, id: &str, file: &str) -> String {
         .unwrap_or_else(|e| panic!("read {path}: {e}"))
         .trim()
         .to_string()
-}
-
-/// Make a fifo at `path` (the container blocks reading it until `release`).
-fn mkfifo(path: &Path) {
-    let ok = Command::new("mkfifo")
-        .arg(path)
-        .status()
-        .expect("run mkfifo")
-        .success();
-    assert!(ok, "mkfifo {}", path.display());
-}
-
-/// Write a line to a fifo the container is (or will soon be) reading: non-blocking opens are
-/// retried until a reader is there.
-fn release(fifo: &Path) {
-    let sent = wait_until(TIMEOUT, || {
-        fs::OpenOptions::new()
-            .write(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(fifo)
-            .and_then(|mut f| f.write_all(b"go\n"))
-            .is_ok()
-    });
-    assert!(sent, "no reader opened {} in time", fifo.display());
-}
-
-fn start(rt: &Runtime, bundle: &Bundle) -> String {
-    let id = rt.create(bundle);
-    rt.run_ok(&["start", &id]);
-    id
 }
 
 fn ps_json(rt: &Runtime, id: &str) -> Vec<i64> {

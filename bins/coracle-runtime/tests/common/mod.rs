@@ -629,6 +629,17 @@ pub fn detached(mut cmd: Command) -> (i32, String) {
 /// carriage returns. Script's stdin is a pipe held open until it exits (at EOF it would type into
 /// the pty).
 pub fn run_in_pty(rt: &Runtime, bundle: &Bundle, id: &str) -> (ExitStatus, String) {
+    run_in_pty_typing(rt, bundle, id, b"")
+}
+
+/// [`run_in_pty`], typing `input` at the terminal first.
+pub fn run_in_pty_typing(
+    rt: &Runtime,
+    bundle: &Bundle,
+    id: &str,
+    input: &[u8],
+) -> (ExitStatus, String) {
+    use std::io::Write;
     let cmd = format!(
         "{} --root {} run -b {} {id}",
         rt.bin().display(),
@@ -641,7 +652,8 @@ pub fn run_in_pty(rt: &Runtime, bundle: &Bundle, id: &str) -> (ExitStatus, Strin
         .stdout(Stdio::piped())
         .spawn()
         .expect("script");
-    let stdin = child.stdin.take();
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(input).expect("type at the terminal");
     let mut out = Vec::new();
     child
         .stdout
@@ -652,4 +664,37 @@ pub fn run_in_pty(rt: &Runtime, bundle: &Bundle, id: &str) -> (ExitStatus, Strin
     let status = child.wait().expect("wait for script");
     drop(stdin);
     (status, String::from_utf8_lossy(&out).replace('\r', ""))
+}
+
+/// Make a fifo at `path`: a container reading it blocks until [`release`].
+pub fn mkfifo(path: &Path) {
+    let ok = Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("run mkfifo")
+        .success();
+    assert!(ok, "mkfifo {}", path.display());
+}
+
+/// Write a line to a fifo the container is (or will soon be) reading: non-blocking opens are
+/// retried until a reader is there.
+pub fn release(fifo: &Path) {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let sent = wait_until(COMMAND_TIMEOUT, || {
+        fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(fifo)
+            .and_then(|mut f| f.write_all(b"go\n"))
+            .is_ok()
+    });
+    assert!(sent, "no reader opened {} in time", fifo.display());
+}
+
+/// `create` then `start`; returns the id.
+pub fn start(rt: &Runtime, bundle: &Bundle) -> String {
+    let id = rt.create(bundle);
+    rt.run_ok(&["start", &id]);
+    id
 }
