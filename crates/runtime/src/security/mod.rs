@@ -1,3 +1,4 @@
-//! Capabilities, no_new_privs and (later) seccomp and LSM labels.
+//! Capabilities, no_new_privs and seccomp; (later) LSM labels.
 
 pub mod capabilities;
+pub mod seccomp;
