@@ -59,6 +59,46 @@ pub const NAMESPACES: &[&str] = &[
     "cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts",
 ];
 
+/// What the seccomp compiler accepts (SCMP_ACT_NOTIFY and listenerPath are refused for now).
+pub const SECCOMP_ACTIONS: &[&str] = &[
+    "SCMP_ACT_ALLOW",
+    "SCMP_ACT_ERRNO",
+    "SCMP_ACT_KILL",
+    "SCMP_ACT_KILL_PROCESS",
+    "SCMP_ACT_KILL_THREAD",
+    "SCMP_ACT_LOG",
+    "SCMP_ACT_TRACE",
+    "SCMP_ACT_TRAP",
+];
+pub const SECCOMP_OPERATORS: &[&str] = &[
+    "SCMP_CMP_EQ",
+    "SCMP_CMP_GE",
+    "SCMP_CMP_GT",
+    "SCMP_CMP_LE",
+    "SCMP_CMP_LT",
+    "SCMP_CMP_MASKED_EQ",
+    "SCMP_CMP_NE",
+];
+pub const SECCOMP_ARCHS: &[&str] = &[
+    "SCMP_ARCH_AARCH64",
+    "SCMP_ARCH_ARM",
+    "SCMP_ARCH_RISCV64",
+    "SCMP_ARCH_X32",
+    "SCMP_ARCH_X86",
+    "SCMP_ARCH_X86_64",
+];
+pub const SECCOMP_KNOWN_FLAGS: &[&str] = &[
+    "SECCOMP_FILTER_FLAG_TSYNC",
+    "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+    "SECCOMP_FILTER_FLAG_LOG",
+    "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+];
+pub const SECCOMP_SUPPORTED_FLAGS: &[&str] = &[
+    "SECCOMP_FILTER_FLAG_TSYNC",
+    "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+    "SECCOMP_FILTER_FLAG_LOG",
+];
+
 pub fn features() -> Value {
     json!({
         "ociVersionMin": "1.0.0",
@@ -69,7 +109,14 @@ pub fn features() -> Value {
             "namespaces": NAMESPACES,
             "capabilities": capabilities(),
             "cgroup": { "v1": true, "v2": true, "systemd": false, "systemdUser": false },
-            "seccomp": { "enabled": false },
+            "seccomp": {
+                "enabled": true,
+                "actions": SECCOMP_ACTIONS,
+                "operators": SECCOMP_OPERATORS,
+                "archs": SECCOMP_ARCHS,
+                "knownFlags": SECCOMP_KNOWN_FLAGS,
+                "supportedFlags": SECCOMP_SUPPORTED_FLAGS,
+            },
             "apparmor": { "enabled": false },
             "selinux": { "enabled": false },
             "intelRdt": { "enabled": false },
@@ -101,7 +148,11 @@ mod tests {
         assert_eq!(f["ociVersionMin"], "1.0.0");
         assert_eq!(f["ociVersionMax"], crate::OCI_VERSION);
         assert_eq!(f["hooks"][1], "createRuntime");
-        assert_eq!(f["linux"]["seccomp"]["enabled"], false);
+        assert_eq!(f["linux"]["seccomp"]["enabled"], true);
+        assert!(!f["linux"]["seccomp"]["actions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("SCMP_ACT_NOTIFY")));
         assert_eq!(f["linux"]["apparmor"]["enabled"], false);
         assert_eq!(f["linux"]["selinux"]["enabled"], false);
         assert_eq!(f["linux"]["cgroup"]["systemd"], false);
@@ -125,6 +176,30 @@ mod tests {
         assert_eq!(caps.len(), (last + 1).min(known));
         assert_eq!(caps[0], "CAP_CHOWN");
         assert!(caps.contains(&json!("CAP_SYS_ADMIN")));
+    }
+
+    /// Every seccomp action, operator, arch and supported flag we advertise compiles.
+    #[test]
+    fn advertised_seccomp_values_compile() {
+        use crate::security::seccomp::compile;
+        let mut rules = Vec::new();
+        for (i, a) in SECCOMP_ACTIONS.iter().enumerate() {
+            let op = SECCOMP_OPERATORS[i % SECCOMP_OPERATORS.len()];
+            rules.push(json!({"names": ["getpid"], "action": a,
+                              "args": [{"index": 0, "value": 1, "op": op}]}));
+        }
+        let profile = json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "architectures": SECCOMP_ARCHS,
+            "flags": SECCOMP_SUPPORTED_FLAGS,
+            "syscalls": rules,
+        });
+        compile(&serde_json::from_value(profile).unwrap()).unwrap();
+        for op in SECCOMP_OPERATORS {
+            let p = json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"],
+                "action": "SCMP_ACT_ERRNO", "args": [{"index": 1, "value": 2, "op": op}]}]});
+            compile(&serde_json::from_value(p).unwrap()).unwrap();
+        }
     }
 
     /// Every namespace we advertise is one that config.json may use.

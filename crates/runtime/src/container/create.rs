@@ -6,6 +6,7 @@ use crate::hooks;
 use crate::namespaces::Namespaces;
 use crate::process::init::InitConfig;
 use crate::process::spawn::{self, Spawned};
+use crate::security::seccomp;
 use crate::spec::{self, Bundle};
 use crate::state::{self, ContainerDir, State, Status};
 use crate::sys::{fd, signal::SigSet};
@@ -48,6 +49,15 @@ pub(crate) fn create_container(
         .unwrap_or(false);
     terminal::check_combination(terminal, !foreground, opts.console_socket.as_deref())?;
     let ns = Namespaces::from_spec(&bundle.spec)?;
+    // Compiled here, before anything exists: a bad profile fails `create` cleanly and the init
+    // only loads the program.
+    let seccomp = match bundle.spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+        Some(s) => Some(seccomp::compile(s).map_err(|p| {
+            let file = bundle.dir.join("config.json").display().to_string();
+            crate::Error::config(file, p.field, p.problem)
+        })?),
+        None => None,
+    };
     let dir = ContainerDir::create(&rt.root, id)?;
     let mut cgroup = None;
     let made = build(
@@ -58,6 +68,7 @@ pub(crate) fn create_container(
         &dir,
         foreground,
         signal_mask,
+        seccomp.as_ref(),
         &mut cgroup,
     );
     if made.is_err() {
@@ -78,6 +89,7 @@ fn build(
     dir: &ContainerDir,
     foreground: bool,
     signal_mask: SigSet,
+    seccomp: Option<&seccomp::Filter>,
     cgroup_slot: &mut Option<Cgroup>,
 ) -> Result<Spawned> {
     let spec = &bundle.spec;
@@ -146,6 +158,7 @@ fn build(
         lock_fd: dir.lock_fd(),
         signal_mask,
         has_create_hooks,
+        seccomp,
     };
     let join = |pid, born_in_unified: bool| {
         let joined = if born_in_unified {

@@ -7,6 +7,7 @@ use super::channel::{unexpected, Channel, Msg};
 use super::identity::{find_program, Identity};
 use crate::namespaces::Namespaces;
 use crate::rootfs::{self, RootfsOptions};
+use crate::security::seccomp::Filter;
 use crate::sys::{fd, process, signal};
 use crate::{hooks, terminal, Context, Error, Result};
 use oci_spec::runtime::{LinuxNamespaceType, Process, Spec};
@@ -41,6 +42,8 @@ pub struct InitConfig<'a> {
     /// Whether any hook runs while the container is created (prestart, createRuntime,
     /// createContainer, startContainer): then the parent sends the state for them.
     pub has_create_hooks: bool,
+    /// linux.seccomp, compiled by the runtime before the clone; loaded just before exec.
+    pub seccomp: Option<&'a Filter>,
 }
 
 /// What the init holds while parked.
@@ -259,6 +262,13 @@ fn exec(cfg: &InitConfig, parked: &Parked) -> Result<std::convert::Infallible> {
     {
         hooks::run("startContainer", h, parked.state_json.as_bytes())?;
     }
+    // Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter: load it while the
+    // init still has its capabilities (as runc does), so the profile must then allow the few
+    // calls that follow (setresuid, capset, chdir, close_range, rt_sigaction, execve).
+    let nnp = proc_.no_new_privileges() == Some(true);
+    if let (Some(f), false) = (cfg.seccomp, nnp) {
+        f.load()?;
+    }
     parked.identity.become_user(proc_)?;
     enter_cwd(proc_.cwd())?;
     prepare_fds(cfg.preserve_fds)?;
@@ -274,6 +284,10 @@ fn exec(cfg: &InitConfig, parked: &Parked) -> Result<std::convert::Infallible> {
     let env = cstrings(&parked.env)?;
     signal::reset_dispositions();
     let _ = signal::SigSet::empty().set_mask();
+    // Last before exec when no_new_privs is set: nothing of the runtime runs under the filter.
+    if let (Some(f), true) = (cfg.seccomp, nnp) {
+        f.load()?;
+    }
     let e = process::execve(&parked.program, &args, &env);
     Err(Error::msg(format!(
         "exec {}: {e}",

@@ -406,7 +406,6 @@ fn sysctl_namespace(key: &str) -> Option<LinuxNamespaceType> {
 
 fn unsupported_linux(linux: &Linux) -> Check {
     let fields = [
-        ("linux.seccomp", linux.seccomp().is_some()),
         ("linux.intelRdt", linux.intel_rdt().is_some()),
         ("linux.personality", linux.personality().is_some()),
         ("linux.memoryPolicy", linux.memory_policy().is_some()),
@@ -650,11 +649,6 @@ mod tests {
     #[test]
     fn unsupported_fields_are_refused_by_name() {
         let cases = [
-            (
-                "/linux/seccomp",
-                json!({"defaultAction": "SCMP_ACT_ALLOW"}),
-                "linux.seccomp",
-            ),
             ("/linux/intelRdt", json!({"closID": "x"}), "linux.intelRdt"),
             (
                 "/linux/personality",

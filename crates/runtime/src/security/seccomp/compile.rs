@@ -13,7 +13,21 @@
 //! ```
 
 use super::syscalls::{self, Table};
-use crate::{Error, Result};
+
+/// A profile the compiler refuses: the JSON field and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub field: String,
+    pub problem: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.problem)
+    }
+}
+
+type Result<T> = std::result::Result<T, Problem>;
 use oci_spec::runtime::{
     Arch, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompFilterFlag, LinuxSeccompOperator,
 };
@@ -147,8 +161,11 @@ fn arch_name(a: Arch) -> String {
     a.to_string()
 }
 
-fn field_err(field: String, problem: impl std::fmt::Display) -> Error {
-    Error::msg(format!("{field}: {problem}"))
+fn field_err(field: String, problem: impl std::fmt::Display) -> Problem {
+    Problem {
+        field,
+        problem: problem.to_string(),
+    }
 }
 
 fn action_ret(
@@ -357,7 +374,10 @@ impl Asm {
                 match t {
                     T::Next => Ok(0),
                     T::L(l) => u8::try_from(at(l) - pc - 1).map_err(|_| {
-                        Error::msg("linux.seccomp: a rule is too long to compile (jump over 255)")
+                        field_err(
+                            "linux.seccomp.syscalls".into(),
+                            "a rule has too many conditions to compile (jump over 255)",
+                        )
                     }),
                 }
             };

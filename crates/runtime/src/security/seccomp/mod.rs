@@ -6,7 +6,7 @@ mod syscalls;
 #[cfg(test)]
 mod tests;
 
-pub use compile::{compile, Filter};
+pub use compile::{compile, Filter, Problem};
 
 use crate::sys::seccomp as sys;
 use crate::{Error, Result};
