@@ -51,7 +51,12 @@ pub(crate) fn create_container(
     let ns = Namespaces::from_spec(&bundle.spec)?;
     // Compiled here, before anything exists: a bad profile fails `create` cleanly and the init
     // only loads the program.
-    let seccomp = match bundle.spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+    let seccomp = match bundle
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.seccomp().as_ref())
+    {
         Some(s) => Some(seccomp::compile(s).map_err(|p| {
             let file = bundle.dir.join("config.json").display().to_string();
             crate::Error::config(file, p.field, p.problem)

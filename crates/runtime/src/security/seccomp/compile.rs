@@ -192,12 +192,7 @@ fn action_ret(
         ScmpActTrace => RET_TRACE | data(0xffff, "trace message")?,
         ScmpActLog => RET_LOG,
         ScmpActAllow => RET_ALLOW,
-        ScmpActNotify => {
-            return Err(field_err(
-                field(),
-                "SCMP_ACT_NOTIFY is not supported yet",
-            ))
-        }
+        ScmpActNotify => return Err(field_err(field(), "SCMP_ACT_NOTIFY is not supported yet")),
     })
 }
 
@@ -273,7 +268,9 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Filter> {
     let mut groups: Vec<Group> = Vec::new();
     for (i, sc) in s.syscalls().iter().flatten().enumerate() {
         let field = || format!("{F}.syscalls[{i}]");
-        let ret = action_ret(sc.action(), sc.errno_ret(), || format!("{}.action", field()))?;
+        let ret = action_ret(sc.action(), sc.errno_ret(), || {
+            format!("{}.action", field())
+        })?;
         let mut conds = Vec::new();
         for (j, a) in sc.args().iter().flatten().enumerate() {
             if a.index() > 5 {
@@ -361,7 +358,8 @@ impl Asm {
     }
     /// Unconditional jump; its 32-bit offset has no 255 limit.
     fn ja(&mut self, l: usize) {
-        self.code.push((JMP_JA, T::Next, T::Next, l as u32 | 0x8000_0000));
+        self.code
+            .push((JMP_JA, T::Next, T::Next, l as u32 | 0x8000_0000));
     }
     fn ret(&mut self, k: u32) {
         self.code.push((RET_K, T::Next, T::Next, k));

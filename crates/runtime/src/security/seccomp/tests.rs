@@ -92,7 +92,12 @@ fn arm_riscv64_x86_and_x32() {
             {"names": ["kill"], "action": "SCMP_ACT_ERRNO", "errnoRet": 3}
         ]
     }));
-    for arch in [ArchKind::Arm, ArchKind::Riscv64, ArchKind::X86, ArchKind::X32] {
+    for arch in [
+        ArchKind::Arm,
+        ArchKind::Riscv64,
+        ArchKind::X86,
+        ArchKind::X32,
+    ] {
         let a = arch.audit();
         assert_eq!(run(&f.program, nr(arch, "getpid"), a, [0; 6]), RET_ALLOW);
         assert_eq!(run(&f.program, nr(arch, "kill"), a, [0; 6]), RET_ERRNO | 3);
@@ -101,16 +106,16 @@ fn arm_riscv64_x86_and_x32() {
             RET_KILL_PROCESS
         );
     }
-    assert_eq!(
-        run(&f.program, 0x0f0005, AUDIT_ARCH_ARM, [0; 6]),
-        RET_ALLOW
-    );
+    assert_eq!(run(&f.program, 0x0f0005, AUDIT_ARCH_ARM, [0; 6]), RET_ALLOW);
     // x86_64 numbers (below the x32 bit) are a bad arch when only x32 is listed.
     assert_eq!(
         run(&f.program, nr(X, "getpid"), X.audit(), [0; 6]),
         RET_BAD_ARCH
     );
-    assert_eq!(run(&f.program, 39, AUDIT_ARCH_AARCH64, [0; 6]), RET_BAD_ARCH);
+    assert_eq!(
+        run(&f.program, 39, AUDIT_ARCH_AARCH64, [0; 6]),
+        RET_BAD_ARCH
+    );
 }
 
 /// Every operator against values that differ in the high half, the low half, or not at all.
@@ -152,7 +157,11 @@ fn sixty_four_bit_comparisons() {
                 let n = nr(kind, "personality");
                 for a in values {
                     let got = run(&f.program, n, kind.audit(), [9, 9, a, 9, 9, 9]);
-                    let expect = if want(a, v) { RET_ERRNO | 22 } else { RET_ALLOW };
+                    let expect = if want(a, v) {
+                        RET_ERRNO | 22
+                    } else {
+                        RET_ALLOW
+                    };
                     assert_eq!(got, expect, "{op} arg {a:#x} value {v:#x} on {arch}");
                 }
             }
@@ -225,12 +234,16 @@ fn actions_and_flags() {
 fn errors_name_the_field() {
     let base = |sys: Value| json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": sys});
     assert_eq!(
-        error(base(json!([{"names": ["read"], "action": "SCMP_ACT_ERRNO"},
-                          {"names": ["getpid", "no_such_call"], "action": "SCMP_ACT_ERRNO"}]))),
+        error(base(
+            json!([{"names": ["read"], "action": "SCMP_ACT_ERRNO"},
+                          {"names": ["getpid", "no_such_call"], "action": "SCMP_ACT_ERRNO"}])
+        )),
         "linux.seccomp.syscalls[1].names[1]: unknown syscall \"no_such_call\""
     );
     assert_eq!(
-        error(base(json!([{"names": ["read"], "action": "SCMP_ACT_NOTIFY"}]))),
+        error(base(
+            json!([{"names": ["read"], "action": "SCMP_ACT_NOTIFY"}])
+        )),
         "linux.seccomp.syscalls[0].action: SCMP_ACT_NOTIFY is not supported yet"
     );
     assert_eq!(
@@ -239,11 +252,15 @@ fn errors_name_the_field() {
         "linux.seccomp.syscalls[0].args[0].index: 6 is out of range (0 to 5)"
     );
     assert_eq!(
-        error(base(json!([{"names": ["read"], "action": "SCMP_ACT_ERRNO", "errnoRet": 5000}]))),
+        error(base(
+            json!([{"names": ["read"], "action": "SCMP_ACT_ERRNO", "errnoRet": 5000}])
+        )),
         "linux.seccomp.syscalls[0].action: errno 5000 is out of range (at most 4095)"
     );
     assert_eq!(
-        error(json!({"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_S390X"]})),
+        error(
+            json!({"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_S390X"]})
+        ),
         "linux.seccomp.architectures[1]: SCMP_ARCH_S390X is not supported"
     );
     assert_eq!(
@@ -298,15 +315,36 @@ fn large_profile_three_arches() {
                 continue; // conditional: checked below
             }
             let got = run(&f.program, *n, arch.audit(), [0; 6]);
-            let want = if names.contains(name) { RET_ALLOW } else { EPERM };
+            let want = if names.contains(name) {
+                RET_ALLOW
+            } else {
+                EPERM
+            };
             assert_eq!(got, want, "{name} on {arch:?}");
         }
         let pers = nr(arch, "personality");
-        assert_eq!(run(&f.program, pers, arch.audit(), [8, 0, 0, 0, 0, 0]), RET_ALLOW);
-        assert_eq!(run(&f.program, pers, arch.audit(), [0xffff_ffff, 0, 0, 0, 0, 0]), EPERM);
+        assert_eq!(
+            run(&f.program, pers, arch.audit(), [8, 0, 0, 0, 0, 0]),
+            RET_ALLOW
+        );
+        assert_eq!(
+            run(&f.program, pers, arch.audit(), [0xffff_ffff, 0, 0, 0, 0, 0]),
+            EPERM
+        );
         let clone = nr(arch, "clone");
 
-        assert_eq!(run(&f.program, clone, arch.audit(), [0x1000_0000, 0, 0, 0, 0, 0]), EPERM);
-        assert_eq!(run(&f.program, clone, arch.audit(), [0x11, 0, 0, 0, 0, 0]), RET_ALLOW);
+        assert_eq!(
+            run(
+                &f.program,
+                clone,
+                arch.audit(),
+                [0x1000_0000, 0, 0, 0, 0, 0]
+            ),
+            EPERM
+        );
+        assert_eq!(
+            run(&f.program, clone, arch.audit(), [0x11, 0, 0, 0, 0, 0]),
+            RET_ALLOW
+        );
     }
 }
