@@ -158,6 +158,8 @@ fn argument_conditions_allow_one_value_and_deny_another() {
     let rt = Runtime::new();
     let profile = json!({
         "defaultAction": "SCMP_ACT_ALLOW",
+        // Loaded through seccomp(2) with these flags.
+        "flags": ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"],
         "syscalls": [
             {"names": ["kill"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
              "args": [{"index": 1, "value": 15, "op": "SCMP_CMP_EQ"}]},

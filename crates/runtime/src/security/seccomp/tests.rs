@@ -23,7 +23,7 @@ fn run(prog: &[Insn], nr: u32, arch: u32, args: [u64; 6]) -> u32 {
         match i.code {
             LD_W_ABS => {
                 let k = i.k as usize;
-                assert!(k % 4 == 0 && k + 4 <= 64, "bad load offset {k}");
+                assert!(k.is_multiple_of(4) && k + 4 <= 64, "bad load offset {k}");
                 a = u32::from_le_bytes(data[k..k + 4].try_into().unwrap());
             }
             ALU_AND_K => a &= i.k,
@@ -132,7 +132,8 @@ fn sixty_four_bit_comparisons() {
         0xffff_ffff_ffff_fffe,
         u64::MAX,
     ];
-    let ops: [(&str, fn(u64, u64) -> bool); 6] = [
+    type Op = (&'static str, fn(u64, u64) -> bool);
+    let ops: [Op; 6] = [
         ("SCMP_CMP_EQ", |a, v| a == v),
         ("SCMP_CMP_NE", |a, v| a != v),
         ("SCMP_CMP_LT", |a, v| a < v),
