@@ -266,6 +266,7 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Filter> {
 
     // Rules, grouped by syscall name in order of first appearance.
     let mut groups: Vec<Group> = Vec::new();
+    let mut by_name: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for (i, sc) in s.syscalls().iter().flatten().enumerate() {
         let field = || format!("{F}.syscalls[{i}]");
         let ret = action_ret(sc.action(), sc.errno_ret(), || {
@@ -300,12 +301,15 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Filter> {
                 ret,
                 conds: conds.clone(),
             };
-            match groups.iter_mut().find(|g| g.name == *name) {
-                Some(g) => g.rules.push(rule),
-                None => groups.push(Group {
-                    name: name.clone(),
-                    rules: vec![rule],
-                }),
+            match by_name.get(name.as_str()) {
+                Some(&g) => groups[g].rules.push(rule),
+                None => {
+                    by_name.insert(name, groups.len());
+                    groups.push(Group {
+                        name: name.clone(),
+                        rules: vec![rule],
+                    });
+                }
             }
         }
     }

@@ -306,7 +306,7 @@ fn large_profile_three_arches() {
         f = compile(&p).unwrap();
     }
     eprintln!(
-        "{} syscalls x 3 arches: {} instructions, {:?} per compile (debug build)",
+        "{} syscalls x 3 arches: {} instructions, {:?} per compile",
         names.len(),
         f.program.len(),
         start.elapsed() / rounds
