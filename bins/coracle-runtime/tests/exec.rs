@@ -119,6 +119,33 @@ fn exit_code_and_signal_pass_through() {
     finish(&rt, &bundle, &id);
 }
 
+/// A foreground exec forwards the signals it gets to its process.
+#[test]
+fn foreground_exec_forwards_signals() {
+    use std::io::BufRead;
+    let rt = Runtime::new();
+    let (bundle, id) = sleeper(&rt);
+    let mut child = rt
+        .cmd(&[
+            "exec",
+            &id,
+            "sh",
+            "-c",
+            "trap 'echo got-term; exit 5' TERM; echo ready; while :; do sleep 1; done",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    runtime::sys::process::kill(child.id() as i32, libc::SIGTERM).unwrap();
+    let status = common::wait_child(&mut child, COMMAND_TIMEOUT).expect("exec returns");
+    assert_eq!(lines.next().unwrap().unwrap(), "got-term");
+    assert_eq!(status.code(), Some(5));
+    finish(&rt, &bundle, &id);
+}
+
 #[test]
 fn env_user_cwd_cap_and_no_new_privs_flags() {
     let rt = Runtime::new();
@@ -151,6 +178,9 @@ fn env_user_cwd_cap_and_no_new_privs_flags() {
     assert_eq!(lines[3], "1001", "{out}");
     assert_eq!(lines[4], "/tmp", "{out}");
     assert!(lines[5].ends_with("\t1"), "{out}");
+
+    // -u UID alone keeps the bundle's gid (0).
+    assert_eq!(exec_ok(&rt, &["-u", "1000", &id, "id", "-g"]), "0\n");
 
     // Without the flags: the bundle's process (root in /, NNP off).
     let out = exec_ok(
@@ -292,6 +322,15 @@ fn exec_detached(rt: &Runtime, bundle: &Bundle, id: &str) -> i64 {
 fn detached_exec_writes_the_pid_file_and_kill_all_reaches_it() {
     let rt = Runtime::new();
     let (bundle, id) = sleeper(&rt);
+    // TERM goes to each pid of the cgroup: the exec'd sleep dies, the init (pid 1 in its
+    // namespace, no handler) ignores it.
+    let pid = exec_detached(&rt, &bundle, &id);
+    rt.run_ok(&["kill", "--all", &id, "TERM"]);
+    assert!(
+        wait_until(COMMAND_TIMEOUT, || !alive(pid)),
+        "exec'd pid {pid} survived"
+    );
+    assert_eq!(rt.status(&id), "running");
     let pid = exec_detached(&rt, &bundle, &id);
     rt.run_ok(&["kill", "--all", &id, "KILL"]);
     assert!(
@@ -407,5 +446,119 @@ fn paused_container_is_refused_without_ignore_paused() {
     assert!(err.contains("paused"), "{err}");
     rt.run_ok(&["resume", &id]);
     assert_eq!(exit_code(&exec(&rt, &[&id, "true"])), 0);
+
+    // With --ignore-paused the process joins the frozen cgroup, and runs once it is resumed.
+    rt.run_ok(&["pause", &id]);
+    let mut waiting = rt
+        .cmd(&["exec", "--ignore-paused", &id, "echo", "after-resume"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let in_cgroup = wait_until(COMMAND_TIMEOUT, || {
+        let pids: Value =
+            serde_json::from_str(&rt.run_ok(&["ps", "--format", "json", &id])).unwrap();
+        pids.as_array().unwrap().len() == 2
+    });
+    assert!(
+        in_cgroup,
+        "the exec'd process is in the paused container's cgroup"
+    );
+    assert_eq!(rt.status(&id), "paused");
+    rt.run_ok(&["resume", &id]);
+    let status = common::wait_child(&mut waiting, COMMAND_TIMEOUT).expect("exec returns");
+    let mut text = String::new();
+    waiting
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(text, "after-resume\n");
+    finish(&rt, &bundle, &id);
+}
+
+fn chown_tree(dir: &std::path::Path, id: u32) {
+    std::os::unix::fs::lchown(dir, Some(id), Some(id)).unwrap();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            chown_tree(&e.path(), id);
+        } else {
+            std::os::unix::fs::lchown(e.path(), Some(id), Some(id)).unwrap();
+        }
+    }
+}
+
+/// A container with its own user and cgroup namespaces: the exec'd process joins them (user
+/// first), is root there with the container's id maps, and sees the init's cgroup view.
+#[test]
+fn exec_joins_a_user_and_cgroup_namespace() {
+    let rt = Runtime::new();
+    let maps = serde_json::json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
+    let bundle = Bundle::busybox().args(&["sleep", "100000"]).config(|c| {
+        let list = c["linux"]["namespaces"].as_array_mut().unwrap();
+        list.push(serde_json::json!({ "type": "user" }));
+        list.push(serde_json::json!({ "type": "cgroup" }));
+        c["linux"]["uidMappings"] = maps.clone();
+        c["linux"]["gidMappings"] = maps.clone();
+    });
+    chown_tree(&bundle.rootfs(), 100000);
+    let id = start(&rt, &bundle);
+    let out = exec_ok(
+        &rt,
+        &[
+            &id,
+            "sh",
+            "-c",
+            "id -u; cat /proc/self/uid_map; cat /proc/self/cgroup; echo ---; cat /proc/1/cgroup",
+        ],
+    );
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("0"), "{out}");
+    let map: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(map, ["0", "100000", "65536"], "{out}");
+    let (mine, init) = out.split_once("---\n").unwrap();
+    assert!(mine.ends_with(init), "{out}");
+    let init_pid = init_pid(&rt, &id);
+    for ns in ["user", "cgroup", "mnt", "pid"] {
+        let inside = exec_ok(&rt, &[&id, "readlink", &format!("/proc/self/ns/{ns}")]);
+        let host = std::fs::read_link(format!("/proc/{init_pid}/ns/{ns}")).unwrap();
+        assert_eq!(inside.trim(), host.to_string_lossy(), "{ns} namespace");
+    }
+    finish(&rt, &bundle, &id);
+}
+
+/// `--preserve-fds N`: fds 3..3+N reach the process, the rest do not.
+#[test]
+fn preserve_fds_passes_the_given_descriptors() {
+    let rt = Runtime::new();
+    let (bundle, id) = sleeper(&rt);
+    let file = bundle.path().join("passed.txt");
+    std::fs::write(&file, "through fd 3\n").unwrap();
+    let run = |preserve: &str| {
+        // The shell opens the file as the runtime's fd 3.
+        let line = format!(
+            "exec {} --root {} exec --preserve-fds {preserve} {id} sh -c 'cat <&3 2>/dev/null || echo no-fd-3' 3<{}",
+            rt.bin().display(),
+            rt.root().display(),
+            file.display()
+        );
+        let out = Command::new("sh")
+            .args(["-c", &line])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout(&out)
+    };
+    assert_eq!(run("1"), "through fd 3\n");
+    assert_eq!(run("0"), "no-fd-3\n");
     finish(&rt, &bundle, &id);
 }

@@ -204,7 +204,10 @@ fn process_from_flags(bundle: &std::path::Path, o: &ExecOptions) -> Result<Proce
         let (uid, gid) = parse_user(u)?;
         let user = p.user_mut();
         user.set_uid(uid);
-        user.set_gid(gid.unwrap_or(0));
+        // As runc: without :GID the bundle's gid stays.
+        if let Some(gid) = gid {
+            user.set_gid(gid);
+        }
     }
     // With no capabilities in the bundle the process keeps all of root's: nothing to add.
     if let Some(caps) = p.capabilities().clone() {
