@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{assert_nothing_left, exit_code, stdout, Bundle, HostSnapshot, Runtime};
+use common::{assert_nothing_left, exit_code, start, stdout, Bundle, HostSnapshot, Runtime};
 use serde_json::{json, Value};
 use std::process::Output;
 
@@ -237,6 +237,33 @@ fn without_no_new_privs_for_a_user_without_capabilities() {
     assert!(out.contains("NoNewPrivs:\t0"), "{out}");
     assert!(out.contains("CapEff:\t0000000000000000"), "{out}");
     assert!(out.contains("unshare=refused"), "{out}");
+}
+
+/// A process added with `exec` is under the container's profile too.
+#[test]
+fn exec_gets_the_containers_profile() {
+    let rt = Runtime::new();
+    let b = bundle("sleep 100000", Some(docker_like()));
+    let id = start(&rt, &b);
+    let out = rt.output(&[
+        "exec",
+        &id,
+        "sh",
+        "-c",
+        "grep '^Seccomp:' /proc/self/status; unshare -u true 2>&1 || echo unshare=refused",
+    ]);
+    let text = stdout(&out);
+    rt.run_ok(&["delete", "--force", &id]);
+    assert_nothing_left(&rt, &b, &id);
+    assert_eq!(
+        exit_code(&out),
+        0,
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("Seccomp:\t2"), "{text}");
+    assert!(text.contains("Operation not permitted"), "{text}");
+    assert!(text.contains("unshare=refused"), "{text}");
 }
 
 /// `create` must fail before anything exists: one error line naming the field.

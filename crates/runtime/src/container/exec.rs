@@ -76,6 +76,9 @@ pub fn exec(rt: &Runtime, id: &str, opts: &ExecOptions) -> Result<i32> {
         Some(file) => load_process(file)?,
         None => process_from_flags(&st.bundle, opts)?,
     };
+    // The container's seccomp profile applies to exec'd processes too (as runc); compiled here,
+    // before anything is joined or forked.
+    let seccomp = container_seccomp(&st.bundle)?;
     let tty = proc_.terminal() == Some(true);
     terminal::check_combination(tty, opts.detach, opts.console_socket.as_deref())?;
 
@@ -104,6 +107,7 @@ pub fn exec(rt: &Runtime, id: &str, opts: &ExecOptions) -> Result<i32> {
         terminal_to_parent: tty && !opts.detach,
         preserve_fds: opts.preserve_fds,
         signal_mask: mask,
+        seccomp: seccomp.as_ref(),
     };
     let (parent, chan) = channel::pair()?;
     let (forked, born_in_unified) = spawn::clone(0, cgroup.unified_path())?;
@@ -173,6 +177,18 @@ fn load_process(file: &std::path::Path) -> Result<Process> {
     let text = std::fs::read(file)
         .map_err(|e| Error::msg(format!("{name}: {}", crate::spec::io_text(&e))))?;
     spec::parse_process(&text, &name)
+}
+
+/// The bundle's linux.seccomp, compiled (None when the config has none).
+fn container_seccomp(bundle: &std::path::Path) -> Result<Option<crate::security::seccomp::Filter>> {
+    let b = spec::load(bundle)?;
+    let Some(s) = b.spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) else {
+        return Ok(None);
+    };
+    crate::security::seccomp::compile(s).map(Some).map_err(|p| {
+        let file = b.dir.join("config.json").display().to_string();
+        Error::config(file, p.field, p.problem)
+    })
 }
 
 /// The bundle's process with the command line over it, as runc builds it.

@@ -8,6 +8,7 @@ use super::channel::{Channel, Msg};
 use super::identity::{find_program, Identity};
 use super::init::{cstrings, enter_cwd, prepare_fds, with_home};
 use crate::namespaces::{clone_flag, kind_name, Join};
+use crate::security::seccomp::Filter;
 use crate::sys::{process, signal};
 use crate::{terminal, Context, Error, Result};
 use oci_spec::runtime::{LinuxNamespaceType, Process};
@@ -25,6 +26,8 @@ pub struct ExecConfig<'a> {
     pub preserve_fds: u32,
     /// The signal mask to restore (the parent blocks the signals it forwards).
     pub signal_mask: signal::SigSet,
+    /// The container's linux.seccomp, compiled by the parent: an exec'd process gets it too.
+    pub seccomp: Option<&'a Filter>,
 }
 
 /// Entry point in the child; never returns.
@@ -70,6 +73,11 @@ fn setup_and_exec(cfg: &ExecConfig, chan: &Channel) -> Result<std::convert::Infa
     let program = find_program(arg0, &env, &cwd)?;
     let identity = Identity::from_process(p)?;
     Identity::apply_limits(p)?;
+    // Same order as the init: before the capabilities go without no_new_privs, else last.
+    let nnp = p.no_new_privileges() == Some(true);
+    if let (Some(f), false) = (cfg.seccomp, nnp) {
+        f.load()?;
+    }
     identity.become_user(p)?;
     enter_cwd(p.cwd())?;
     prepare_fds(cfg.preserve_fds)?;
@@ -77,6 +85,9 @@ fn setup_and_exec(cfg: &ExecConfig, chan: &Channel) -> Result<std::convert::Infa
     let env = cstrings(&env)?;
     signal::reset_dispositions();
     let _ = signal::SigSet::empty().set_mask();
+    if let (Some(f), true) = (cfg.seccomp, nnp) {
+        f.load()?;
+    }
     let e = process::execve(&program, &args, &env);
     Err(Error::msg(format!("exec {}: {e}", program.display())))
 }
