@@ -233,6 +233,28 @@ pub fn execve(path: &Path, args: &[CString], env: &[CString]) -> io::Error {
     io::Error::last_os_error()
 }
 
+/// `execveat(fd, "", args, env, AT_EMPTY_PATH)`: exec exactly the file open on `fd`; returns only
+/// on failure. With a close-on-exec `fd` the kernel refuses to run a `#!` script (ENOENT).
+pub fn execveat_fd(fd: BorrowedFd<'_>, args: &[CString], env: &[CString]) -> io::Error {
+    let mut argv: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    let mut envp: Vec<*const libc::c_char> = env.iter().map(|a| a.as_ptr()).collect();
+    envp.push(std::ptr::null());
+    // SAFETY: the empty path is a C string literal; argv and envp are NULL-terminated arrays of
+    // pointers to C strings that outlive the call; fd is a borrowed, open descriptor.
+    unsafe {
+        libc::syscall(
+            libc::SYS_execveat,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            argv.as_ptr(),
+            envp.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        )
+    };
+    io::Error::last_os_error()
+}
+
 /// `_exit(2)`: leave the process without running destructors (for the forked child).
 pub fn exit_now(code: i32) -> ! {
     // SAFETY: _exit never returns and is always safe to call.
@@ -271,6 +293,26 @@ pub fn join_session_keyring(name: &str) -> io::Result<()> {
     // SAFETY: the name is a valid C string for the call.
     match check_long(unsafe {
         libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.as_ptr())
+    }) {
+        Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => Ok(()),
+        r => r.map(drop),
+    }
+}
+
+/// Give the session keyring only possessor permissions, so processes of the same uid elsewhere
+/// (other containers, the host) cannot view, read or link it.
+pub fn restrict_session_keyring() -> io::Result<()> {
+    const KEYCTL_SETPERM: libc::c_int = 5;
+    const KEY_SPEC_SESSION_KEYRING: libc::c_int = -3;
+    const KEY_POS_ALL: libc::c_ulong = 0x3f00_0000;
+    // SAFETY: plain syscall with integer arguments.
+    match check_long(unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_SETPERM,
+            KEY_SPEC_SESSION_KEYRING,
+            KEY_POS_ALL,
+        )
     }) {
         Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => Ok(()),
         r => r.map(drop),

@@ -7,13 +7,14 @@ use super::channel::{unexpected, Channel, Msg};
 use super::identity::{find_program, Identity};
 use crate::namespaces::Namespaces;
 use crate::rootfs::{self, RootfsOptions};
+use crate::security::self_exec::{self, RuntimeBinary};
 use crate::sys::{fd, process, signal};
 use crate::{hooks, terminal, Context, Error, Result};
 use oci_spec::runtime::{LinuxNamespaceType, Process, Spec};
 use std::ffi::CString;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -51,6 +52,8 @@ struct Parked {
     identity: Identity,
     fifo: File,
     state_json: String,
+    /// The runtime's own binary, which the container must never exec (CVE-2019-5736).
+    runtime: RuntimeBinary,
 }
 
 /// Entry point in the child; never returns.
@@ -88,6 +91,11 @@ fn setup(cfg: &InitConfig, chan: &Channel) -> Result<Parked> {
         // there and files we made would be refused (EOVERFLOW). Fails harmlessly if 0 is not mapped.
         let _ = process::setresgid(0).and_then(|_| process::setresuid(0));
     }
+    // CVE-2019-5736: until it execs, this process is the runtime binary; other processes in the
+    // container (a joined pid namespace, an exec) must not open /proc/<pid>/exe or fd/* of it.
+    // After the id maps: the parent writes them while /proc/<pid> still belongs to its owner.
+    process::prctl(libc::PR_SET_DUMPABLE, 0).context(|| "prctl(PR_SET_DUMPABLE)")?;
+    let runtime = RuntimeBinary::current()?;
     cfg.ns.enter_in_child()?;
     if cfg.ns.new_cgroup {
         chan.expect(Msg::CgroupJoined)?;
@@ -97,6 +105,8 @@ fn setup(cfg: &InitConfig, chan: &Channel) -> Result<Parked> {
     if !cfg.no_new_keyring {
         process::join_session_keyring(&format!("_ses.{}", cfg.id))
             .context(|| "creating the session keyring")?;
+        process::restrict_session_keyring()
+            .context(|| "restricting the session keyring to its possessors")?;
     }
     let identity = Identity::from_process(proc_)?;
     let fifo_path = OpenOptions::new()
@@ -149,6 +159,7 @@ fn setup(cfg: &InitConfig, chan: &Channel) -> Result<Parked> {
         identity,
         fifo: fifo_path,
         state_json,
+        runtime,
     })
 }
 
@@ -272,9 +283,17 @@ fn exec(cfg: &InitConfig, parked: &Parked) -> Result<std::convert::Infallible> {
     };
     let args = cstrings(proc_.args().as_deref().unwrap_or_default())?;
     let env = cstrings(&parked.env)?;
+    // Checked now, as the user, in the final root: the file checked is the file exec'd.
+    let target = self_exec::check(&parked.program, args, parked.runtime)?;
     signal::reset_dispositions();
     let _ = signal::SigSet::empty().set_mask();
-    let e = process::execve(&parked.program, &args, &env);
+    let e = process::execveat_fd(target.file.as_fd(), &target.args, &env);
+    if target.unreadable && e.raw_os_error() == Some(libc::ENOENT) {
+        return Err(Error::msg(format!(
+            "exec {}: a script the user cannot read cannot be run",
+            parked.program.display()
+        )));
+    }
     Err(Error::msg(format!(
         "exec {}: {e}",
         parked.program.display()
