@@ -128,7 +128,7 @@ fn scripts_still_run_with_the_kernels_argv() {
     let bundle = Bundle::busybox().args(&["/s.sh", "x"]);
     fs::write(
         bundle.rootfs().join("s.sh"),
-        "#!/bin/sh -e\ntr '\\0' ' ' < /proc/$$/cmdline; echo\n",
+        "#!/bin/sh -e\ntr '\\0' ' ' < /proc/$$/cmdline; echo; cat /proc/$$/comm\n",
     )
     .unwrap();
     fs::set_permissions(
@@ -136,7 +136,8 @@ fn scripts_still_run_with_the_kernels_argv() {
         fs::Permissions::from_mode(0o755),
     )
     .unwrap();
-    assert_eq!(run_ok(&rt, &bundle), "/bin/sh -e /s.sh x \n");
+    // ...and its name (comm) is the script's, as after an exec by path.
+    assert_eq!(run_ok(&rt, &bundle), "/bin/sh -e /s.sh x \ns.sh\n");
 }
 
 #[test]

@@ -233,26 +233,48 @@ pub fn execve(path: &Path, args: &[CString], env: &[CString]) -> io::Error {
     io::Error::last_os_error()
 }
 
-/// `execveat(fd, "", args, env, AT_EMPTY_PATH)`: exec exactly the file open on `fd`; returns only
-/// on failure. With a close-on-exec `fd` the kernel refuses to run a `#!` script (ENOENT).
-pub fn execveat_fd(fd: BorrowedFd<'_>, args: &[CString], env: &[CString]) -> io::Error {
+/// `execveat(dir, name, args, env, 0)`: exec `name` resolved in the directory open on `dir`;
+/// returns only on failure. With a close-on-exec `dir` the kernel refuses to run a `#!` script
+/// (ENOENT); the process name is `name`.
+pub fn execveat(
+    dir: BorrowedFd<'_>,
+    name: &CString,
+    args: &[CString],
+    env: &[CString],
+) -> io::Error {
     let mut argv: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
     argv.push(std::ptr::null());
     let mut envp: Vec<*const libc::c_char> = env.iter().map(|a| a.as_ptr()).collect();
     envp.push(std::ptr::null());
-    // SAFETY: the empty path is a C string literal; argv and envp are NULL-terminated arrays of
-    // pointers to C strings that outlive the call; fd is a borrowed, open descriptor.
+    // SAFETY: name is a C string; argv and envp are NULL-terminated arrays of pointers to C
+    // strings that outlive the call; dir is a borrowed, open descriptor.
     unsafe {
         libc::syscall(
             libc::SYS_execveat,
-            fd.as_raw_fd(),
-            c"".as_ptr(),
+            dir.as_raw_fd(),
+            name.as_ptr(),
             argv.as_ptr(),
             envp.as_ptr(),
-            libc::AT_EMPTY_PATH,
+            0,
         )
     };
     io::Error::last_os_error()
+}
+
+/// `symlinkat(target, dir, name)`, replacing an existing `name`.
+pub fn symlinkat_replace(target: &str, dir: BorrowedFd<'_>, name: &CString) -> io::Result<()> {
+    let target = CString::new(target).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: both strings are valid C strings; dir is a borrowed, open descriptor.
+    let make =
+        || check(unsafe { libc::symlinkat(target.as_ptr(), dir.as_raw_fd(), name.as_ptr()) });
+    match make() {
+        Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
+            // SAFETY: name is a valid C string; dir is a borrowed, open descriptor.
+            check(unsafe { libc::unlinkat(dir.as_raw_fd(), name.as_ptr(), 0) })?;
+            make().map(drop)
+        }
+        r => r.map(drop),
+    }
 }
 
 /// `_exit(2)`: leave the process without running destructors (for the forked child).

@@ -14,7 +14,7 @@ use oci_spec::runtime::{LinuxNamespaceType, Process, Spec};
 use std::ffi::CString;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -54,6 +54,8 @@ struct Parked {
     state_json: String,
     /// The runtime's own binary, which the container must never exec (CVE-2019-5736).
     runtime: RuntimeBinary,
+    /// Where the exec symlink is made (in the state dir, held open from before the pivot).
+    exec_dir: File,
 }
 
 /// Entry point in the child; never returns.
@@ -114,6 +116,7 @@ fn setup(cfg: &InitConfig, chan: &Channel) -> Result<Parked> {
         .custom_flags(libc::O_PATH | libc::O_CLOEXEC)
         .open(cfg.fifo)
         .context(|| format!("opening {}", cfg.fifo.display()))?;
+    let exec_dir = self_exec::open_exec_dir(cfg.fifo)?;
 
     let opts = RootfsOptions {
         spec,
@@ -160,6 +163,7 @@ fn setup(cfg: &InitConfig, chan: &Channel) -> Result<Parked> {
         fifo: fifo_path,
         state_json,
         runtime,
+        exec_dir,
     })
 }
 
@@ -287,17 +291,12 @@ fn exec(cfg: &InitConfig, parked: &Parked) -> Result<std::convert::Infallible> {
     let target = self_exec::check(&parked.program, args, parked.runtime)?;
     signal::reset_dispositions();
     let _ = signal::SigSet::empty().set_mask();
-    let e = process::execveat_fd(target.file.as_fd(), &target.args, &env);
-    if target.unreadable && e.raw_os_error() == Some(libc::ENOENT) {
-        return Err(Error::msg(format!(
-            "exec {}: a script the user cannot read cannot be run",
-            parked.program.display()
-        )));
-    }
-    Err(Error::msg(format!(
-        "exec {}: {e}",
-        parked.program.display()
-    )))
+    Err(self_exec::exec(
+        &parked.program,
+        &target,
+        &parked.exec_dir,
+        &env,
+    ))
 }
 
 /// chdir to the cwd and make sure it is inside the container's root: a directory reached through a

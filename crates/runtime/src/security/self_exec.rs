@@ -8,11 +8,15 @@
 //! inode) with the runtime binary, `#!` lines are followed here rather than by the kernel (each
 //! interpreter opened and compared too), and the final ELF is exec'd through the very descriptor
 //! that was checked (`execveat`, close-on-exec, so the kernel will not follow a `#!` itself).
-//! Nothing is re-read by path between the check and the exec.
+//! Nothing is re-read by path between the check and the exec. So that the process keeps the name
+//! (comm) an exec by path would give it, the exec goes through a symlink named like the program in
+//! a directory of the state dir (out of the container's reach) pointing at `/proc/self/fd/N`.
 
+use crate::sys::process;
 use crate::{Context, Error, Result};
 use std::ffi::{CString, OsStr};
 use std::fs::File;
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
@@ -38,6 +42,60 @@ impl RuntimeBinary {
             ino: m.ino(),
         })
     }
+}
+
+/// The directory, next to the exec fifo, where the init makes its exec symlink.
+fn exec_dir_path(fifo: &Path) -> PathBuf {
+    fifo.with_file_name("exec")
+}
+
+/// Made by `create` with the state dir: writable by any uid (the init makes its symlink there as
+/// the container's user); only the runtime's state directory leads to it.
+pub fn make_exec_dir(fifo: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = exec_dir_path(fifo);
+    std::fs::create_dir(&dir)
+        .and_then(|_| std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)))
+        .context(|| format!("creating {}", dir.display()))
+}
+
+/// Opened by the init before the pivot and held (close-on-exec) until the exec.
+pub fn open_exec_dir(fifo: &Path) -> Result<File> {
+    let dir = exec_dir_path(fifo);
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC)
+        .open(&dir)
+        .context(|| format!("opening {}", dir.display()))
+}
+
+/// Exec the checked file as `program` would have been exec'd (same argv, same process name).
+/// Returns only on failure.
+pub fn exec(program: &Path, target: &Checked, exec_dir: &File, env: &[CString]) -> Error {
+    let name = program
+        .file_name()
+        .map(|n| n.as_bytes().to_vec())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| b"exe".to_vec());
+    let name = match CString::new(name) {
+        Ok(n) => n,
+        Err(_) => return Error::msg(format!("{} contains a NUL byte", program.display())),
+    };
+    let link = format!("/proc/self/fd/{}", target.file.as_raw_fd());
+    if let Err(e) = process::symlinkat_replace(&link, exec_dir.as_fd(), &name) {
+        return Error::msg(format!(
+            "exec {}: making the exec link: {e}",
+            program.display()
+        ));
+    }
+    let e = process::execveat(exec_dir.as_fd(), &name, &target.args, env);
+    if target.unreadable && e.raw_os_error() == Some(libc::ENOENT) {
+        return Error::msg(format!(
+            "exec {}: a script the user cannot read cannot be run",
+            program.display()
+        ));
+    }
+    Error::msg(format!("exec {}: {e}", program.display()))
 }
 
 /// What to exec: the checked file (open, close-on-exec) and the argv the kernel would have built.
