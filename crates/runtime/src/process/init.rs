@@ -274,9 +274,6 @@ fn exec(cfg: &InitConfig, parked: &Parked) -> Result<std::convert::Infallible> {
     {
         hooks::run("startContainer", h, parked.state_json.as_bytes())?;
     }
-    parked.identity.become_user(proc_)?;
-    enter_cwd(proc_.cwd())?;
-    prepare_fds(cfg.preserve_fds)?;
     let cstrings = |v: &[String]| -> Result<Vec<CString>> {
         v.iter()
             .map(|s| {
@@ -287,14 +284,22 @@ fn exec(cfg: &InitConfig, parked: &Parked) -> Result<std::convert::Infallible> {
     };
     let args = cstrings(proc_.args().as_deref().unwrap_or_default())?;
     let env = cstrings(&parked.env)?;
-    // Checked now, as the user, in the final root: the file checked is the file exec'd.
-    let target = self_exec::check(&parked.program, args, parked.runtime)?;
+    // CVE-2019-5736: open the program in the final root and check it (and its #! interpreters)
+    // is not the runtime; the file checked is the file exec'd. While still root here, so the
+    // exec link can be made in the state dir, which only the container's root may write.
+    let program = Path::new(proc_.cwd()).join(&parked.program);
+    let target = self_exec::check(&program, args, parked.runtime)?;
+    let name = self_exec::link(&parked.program, &target, &parked.exec_dir)?;
+    parked.identity.become_user(proc_)?;
+    enter_cwd(proc_.cwd())?;
+    prepare_fds(cfg.preserve_fds)?;
     signal::reset_dispositions();
     let _ = signal::SigSet::empty().set_mask();
     Err(self_exec::exec(
         &parked.program,
         &target,
         &parked.exec_dir,
+        &name,
         &env,
     ))
 }

@@ -45,17 +45,18 @@ impl RuntimeBinary {
 }
 
 /// The directory, next to the exec fifo, where the init makes its exec symlink.
-fn exec_dir_path(fifo: &Path) -> PathBuf {
+pub fn exec_dir_path(fifo: &Path) -> PathBuf {
     fifo.with_file_name("exec")
 }
 
-/// Made by `create` with the state dir: writable by any uid (the init makes its symlink there as
-/// the container's user); only the runtime's state directory leads to it.
+/// Made by `create` with the state dir: 0711, writable only by its owner (the runtime's user, or
+/// the user namespace's root: the init makes its symlink there before it drops to the process's
+/// user), searchable by the process's user (who execs through it).
 pub fn make_exec_dir(fifo: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let dir = exec_dir_path(fifo);
     std::fs::create_dir(&dir)
-        .and_then(|_| std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)))
+        .and_then(|_| std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o711)))
         .context(|| format!("creating {}", dir.display()))
 }
 
@@ -69,26 +70,32 @@ pub fn open_exec_dir(fifo: &Path) -> Result<File> {
         .context(|| format!("opening {}", dir.display()))
 }
 
-/// Exec the checked file as `program` would have been exec'd (same argv, same process name).
-/// Returns only on failure.
-pub fn exec(program: &Path, target: &Checked, exec_dir: &File, env: &[CString]) -> Error {
+/// Make `exec_dir/NAME -> /proc/self/fd/N` (NAME: the program's file name, N: the checked fd),
+/// while the init may still write `exec_dir`; returns NAME for [`exec`].
+pub fn link(program: &Path, target: &Checked, exec_dir: &File) -> Result<CString> {
     let name = program
         .file_name()
         .map(|n| n.as_bytes().to_vec())
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| b"exe".to_vec());
-    let name = match CString::new(name) {
-        Ok(n) => n,
-        Err(_) => return Error::msg(format!("{} contains a NUL byte", program.display())),
-    };
+    let name = CString::new(name)
+        .map_err(|_| Error::msg(format!("{} contains a NUL byte", program.display())))?;
     let link = format!("/proc/self/fd/{}", target.file.as_raw_fd());
-    if let Err(e) = process::symlinkat_replace(&link, exec_dir.as_fd(), &name) {
-        return Error::msg(format!(
-            "exec {}: making the exec link: {e}",
-            program.display()
-        ));
-    }
-    let e = process::execveat(exec_dir.as_fd(), &name, &target.args, env);
+    process::symlinkat_replace(&link, exec_dir.as_fd(), &name)
+        .context(|| format!("exec {}: making the exec link", program.display()))?;
+    Ok(name)
+}
+
+/// Exec the checked file as `program` would have been exec'd (same argv, same process name),
+/// through the link [`link`] made. Returns only on failure.
+pub fn exec(
+    program: &Path,
+    target: &Checked,
+    exec_dir: &File,
+    name: &CString,
+    env: &[CString],
+) -> Error {
+    let e = process::execveat(exec_dir.as_fd(), name, &target.args, env);
     if target.unreadable && e.raw_os_error() == Some(libc::ENOENT) {
         return Error::msg(format!(
             "exec {}: a script the user cannot read cannot be run",
