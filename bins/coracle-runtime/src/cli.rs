@@ -58,6 +58,8 @@ pub enum Command {
     Run(RunArgs),
     /// Print a container's state as JSON.
     State(IdArg),
+    /// Run a process in a running container.
+    Exec(Box<ExecArgs>),
     /// Send a signal to a container's init (or every process with --all).
     Kill(KillArgs),
     /// Delete a container and everything it holds.
@@ -117,6 +119,46 @@ pub struct RunArgs {
     /// Keep the container's state after it exits.
     #[arg(long)]
     pub keep: bool,
+}
+
+#[derive(Args)]
+pub struct ExecArgs {
+    /// An OCI process JSON file (the process flags are then not used).
+    #[arg(short = 'p', long)]
+    pub process: Option<PathBuf>,
+    /// Allocate a pseudo-terminal.
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// Return once the process has started.
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// Set an environment variable (K=V), may be repeated.
+    #[arg(short = 'e', long = "env")]
+    pub env: Vec<String>,
+    /// UID[:GID] to run as.
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    /// Working directory in the container.
+    #[arg(long)]
+    pub cwd: Option<String>,
+    /// Add a capability, may be repeated.
+    #[arg(short = 'c', long = "cap")]
+    pub cap: Vec<String>,
+    #[arg(long = "no-new-privs")]
+    pub no_new_privs: bool,
+    #[arg(long = "pid-file")]
+    pub pid_file: Option<PathBuf>,
+    #[arg(long = "console-socket")]
+    pub console_socket: Option<PathBuf>,
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// Allow exec into a paused container.
+    #[arg(long = "ignore-paused")]
+    pub ignore_paused: bool,
+    pub id: String,
+    /// The command and its arguments.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
 }
 
 #[derive(Args)]

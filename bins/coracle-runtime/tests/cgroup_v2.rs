@@ -590,10 +590,12 @@ fn ps_lists_the_container_processes() {
         pids
     };
     let mut pids = Vec::new();
+    // Two processes, both already `sleep` (a forked child is a copy of the shell until it execs).
+    let cmdline = |p: &i64| fs::read_to_string(format!("/proc/{p}/cmdline")).unwrap_or_default();
     assert!(
         wait_until(TIMEOUT, || {
             pids = ps();
-            pids.len() == 2
+            pids.len() == 2 && pids.iter().all(|p| cmdline(p).starts_with("sleep\x00100"))
         }),
         "ps -f json: {pids:?}"
     );

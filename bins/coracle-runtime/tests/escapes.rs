@@ -189,6 +189,34 @@ fn a_parked_init_cannot_be_opened_from_another_container() {
     assert_nothing_left(&rt, &a_bundle, &a);
 }
 
+#[test]
+fn exec_of_the_runtime_itself_into_a_running_container_is_refused() {
+    // `exec` forks the runtime into the container's namespaces: naming /proc/self/exe, or a
+    // #! script naming it, must not run the runtime there.
+    let copy = RuntimeCopy::new();
+    let rt = copy.runtime();
+    let bundle = Bundle::busybox().args(&["sleep", "100000"]);
+    fs::write(bundle.rootfs().join("evil.sh"), "#!/proc/self/exe\n").unwrap();
+    fs::set_permissions(
+        bundle.rootfs().join("evil.sh"),
+        fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let id = start(&rt, &bundle);
+    for prog in ["/proc/self/exe", "/evil.sh"] {
+        let out = rt.output(&["exec", &id, prog, "--version"]);
+        assert_ne!(exit_code(&out), 0, "{prog}: {}", stdout(&out));
+        assert!(
+            stderr(&out).contains("refusing to run the runtime's own binary"),
+            "{prog}: {}",
+            stderr(&out)
+        );
+        copy.assert_unchanged(prog);
+    }
+    rt.run_ok(&["delete", "--force", &id]);
+    assert_nothing_left(&rt, &bundle, &id);
+}
+
 // --- CVE-2024-21626 ------------------------------------------------------------------------
 
 /// `run` with the runtime holding host descriptors 5 (a directory) and 7 (a file) that it was not

@@ -27,8 +27,13 @@ fn ok_stdout(out: &Output) -> String {
 #[test]
 fn ps_shows_only_the_containers_processes_with_init_as_pid_1() {
     let rt = Runtime::new();
-    // The init (sh) keeps running a child and then runs ps: three processes in all.
-    let bundle = Bundle::busybox().args(&["sh", "-c", "sleep 300 & ps -o pid,args; kill $!; wait"]);
+    // The init (sh) keeps running a child and then runs ps: three processes in all. The shell
+    // waits until its background child has become `sleep` (until then it is a copy of the shell).
+    let bundle = Bundle::busybox().args(&[
+        "sh",
+        "-c",
+        "sleep 300 & until grep -q sleep /proc/$!/cmdline; do :; done; ps -o pid,args; kill $!; wait",
+    ]);
     let (id, out) = rt.run(&bundle);
     let text = ok_stdout(&out);
     let rows: Vec<(u32, String)> = text

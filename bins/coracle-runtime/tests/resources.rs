@@ -492,16 +492,18 @@ fn ps_lists_the_container_processes() {
     let bundle = Bundle::busybox().args(&["sh", "-c", "sleep 1001 & exec sleep 1002"]);
     let id = start(&rt, &bundle);
     let mut pids = Vec::new();
-    assert!(wait_until(TIMEOUT, || {
-        pids = ps_json(&rt, &id);
-        pids.len() == 2
-    }));
+    // Two processes, both already `sleep` (a forked child is a copy of the shell until it execs).
+    let cmdline = |p: &i64| fs::read_to_string(format!("/proc/{p}/cmdline")).unwrap_or_default();
+    assert!(
+        wait_until(TIMEOUT, || {
+            pids = ps_json(&rt, &id);
+            pids.len() == 2 && pids.iter().all(|p| cmdline(p).starts_with("sleep\x00100"))
+        }),
+        "{pids:?}: {:?}",
+        pids.iter().map(cmdline).collect::<Vec<_>>()
+    );
     let init = rt.state(&id)["pid"].as_i64().unwrap();
     assert!(pids.contains(&init), "{pids:?} lacks the init {init}");
-    for p in &pids {
-        let cmd = fs::read_to_string(format!("/proc/{p}/cmdline")).unwrap();
-        assert!(cmd.starts_with("sleep\x00100"), "{p}: {cmd:?}");
-    }
 
     let table = rt.run_ok(&["ps", &id]);
     let lines: Vec<&str> = table.lines().collect();

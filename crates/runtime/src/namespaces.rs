@@ -191,7 +191,7 @@ const ALL_KINDS: [LinuxNamespaceType; 8] = [
 ];
 
 /// Whether this process is already in the namespace behind `file` (`/proc/self/ns/<name>`).
-fn already_in(file: &File, name: &str) -> bool {
+pub(crate) fn already_in(file: &File, name: &str) -> bool {
     use std::os::unix::fs::MetadataExt;
     match (
         file.metadata(),

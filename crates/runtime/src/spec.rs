@@ -54,6 +54,28 @@ pub fn parse(text: &[u8], file: &str) -> Result<Spec> {
     Ok(spec)
 }
 
+/// Parse and validate an OCI `process` object (what `exec --process FILE` reads); `file` names it
+/// in errors, and fields are named as in config.json (`process.args`).
+pub fn parse_process(text: &[u8], file: &str) -> Result<oci_spec::runtime::Process> {
+    let de = &mut serde_json::Deserializer::from_slice(text);
+    let p: oci_spec::runtime::Process = serde_path_to_error::deserialize(de).map_err(|e| {
+        let (field, problem) = describe_parse_error(&e);
+        let field = if field == "(document)" {
+            field
+        } else {
+            format!("process.{field}")
+        };
+        Error::config(file, field, problem)
+    })?;
+    validate_process(&p, file)?;
+    Ok(p)
+}
+
+/// The checks config.json's process gets, for a process built another way (`exec`'s flags).
+pub fn validate_process(p: &oci_spec::runtime::Process, file: &str) -> Result<()> {
+    validate::process(p).map_err(|e| Error::config(file, e.field, e.problem))
+}
+
 /// Turn a serde error into (JSON path, problem) in our words. Syntax errors have no useful path,
 /// so they keep serde's line and column instead.
 pub(crate) fn describe_parse_error(

@@ -4,6 +4,7 @@
 mod create;
 mod delete;
 mod events;
+mod exec;
 mod features;
 mod kill;
 mod list;
@@ -35,6 +36,7 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Start(args) => start::run(&rt, args),
         Command::Run(args) => run::run(cli, &rt, args),
         Command::State(args) => state::run(&rt, args),
+        Command::Exec(args) => exec::run(cli, &rt, args),
         Command::Kill(args) => kill::run(&rt, args),
         Command::Delete(args) => delete::run(&rt, args),
         Command::List(args) => list::run(&rt, args),

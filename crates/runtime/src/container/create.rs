@@ -193,7 +193,7 @@ fn build(
 }
 
 /// Write the pid file atomically (containerd reads it as soon as create returns).
-fn write_pid_file(path: Option<&Path>, pid: libc::pid_t) -> Result<()> {
+pub(crate) fn write_pid_file(path: Option<&Path>, pid: libc::pid_t) -> Result<()> {
     let Some(path) = path else { return Ok(()) };
     let tmp = path.with_extension("coracle-tmp");
     // Errors name the file the user gave, not our temporary one.

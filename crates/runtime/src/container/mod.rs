@@ -4,6 +4,7 @@
 mod create;
 mod delete;
 mod events;
+mod exec;
 mod kill;
 mod list;
 mod pause;
@@ -15,6 +16,7 @@ mod update;
 pub use create::{create, CreateOptions};
 pub use delete::delete;
 pub use events::{events, events_stats, parse_interval, stats_json};
+pub use exec::{exec, ExecOptions};
 pub use kill::{kill, parse_signal};
 pub use list::{list, state};
 pub use pause::{pause, resume};

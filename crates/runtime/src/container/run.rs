@@ -31,13 +31,7 @@ pub fn run(rt: &Runtime, id: &str, opts: &CreateOptions, detach: bool, keep: boo
     }
     // Block before the clone: a container that exits at once then leaves a pending SIGCHLD, never a
     // missed one.
-    let set = FORWARDED
-        .iter()
-        .fold(signal::SigSet::empty().with(libc::SIGCHLD), |s, &sig| {
-            s.with(sig)
-        });
-    let old = set.block().context(|| "blocking signals")?;
-    let sigfd = set.signalfd().context(|| "creating a signalfd")?;
+    let (old, sigfd) = block_forwarded()?;
     let spawned = create_container(rt, id, opts, true, old)?;
     let exit = match start(rt, id) {
         Ok(()) => wait(spawned.pid, &sigfd, spawned.master),
@@ -52,8 +46,22 @@ pub fn run(rt: &Runtime, id: &str, opts: &CreateOptions, detach: bool, keep: boo
     Ok(exit?.status())
 }
 
-/// Wait for the init, forwarding signals and relaying the pty if there is one.
-fn wait(pid: libc::pid_t, sigfd: &OwnedFd, master: Option<OwnedFd>) -> Result<Exit> {
+/// Block SIGCHLD and the forwarded signals (before the clone) and read them from a signalfd;
+/// returns the mask to restore in the child. Shared by `run` and `exec`.
+pub(crate) fn block_forwarded() -> Result<(signal::SigSet, OwnedFd)> {
+    let set = FORWARDED
+        .iter()
+        .fold(signal::SigSet::empty().with(libc::SIGCHLD), |s, &sig| {
+            s.with(sig)
+        });
+    let old = set.block().context(|| "blocking signals")?;
+    let sigfd = set.signalfd().context(|| "creating a signalfd")?;
+    Ok((old, sigfd))
+}
+
+/// Wait for our child `pid` (the init, or an exec'd process), forwarding signals and relaying the
+/// pty if there is one. Shared by `run` and `exec`.
+pub(crate) fn wait(pid: libc::pid_t, sigfd: &OwnedFd, master: Option<OwnedFd>) -> Result<Exit> {
     let _raw = master.as_ref().map(|_| RawMode::enter());
     if let Some(m) = &master {
         terminal::copy_winsize(m.as_fd());

@@ -79,15 +79,22 @@ impl Channel {
 
     /// Receive the next message; EOF (the other side exited) is an error.
     pub fn recv(&self) -> Result<(Msg, Option<OwnedFd>)> {
+        self.recv_or_eof()?
+            .ok_or_else(|| Error::msg("container init exited before it was ready"))
+    }
+
+    /// Receive the next message, or None at EOF (the other side exited or exec'd: its end is
+    /// close-on-exec).
+    pub fn recv_or_eof(&self) -> Result<Option<(Msg, Option<OwnedFd>)>> {
         let mut buf = vec![0u8; 8192];
         let (n, attached) = fd::recv_with_fd(self.0.as_fd(), &mut buf)
             .context(|| "reading from the init socket")?;
         if n == 0 {
-            return Err(Error::msg("container init exited before it was ready"));
+            return Ok(None);
         }
         let msg = Msg::decode(&buf[..n])
             .ok_or_else(|| Error::msg("container init sent a malformed message"))?;
-        Ok((msg, attached))
+        Ok(Some((msg, attached)))
     }
 
     /// Receive and require `want`; the other side's error is passed through.

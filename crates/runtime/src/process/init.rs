@@ -179,7 +179,7 @@ fn ensure_cwd(cwd: &str) -> Result<()> {
 }
 
 /// Add HOME when process.env has none: the user's home from the container's /etc/passwd, else "/".
-fn with_home(mut env: Vec<String>, uid: u32) -> Vec<String> {
+pub(crate) fn with_home(mut env: Vec<String>, uid: u32) -> Vec<String> {
     if env.iter().any(|e| e.starts_with("HOME=")) {
         return env;
     }
@@ -274,14 +274,6 @@ fn exec(cfg: &InitConfig, parked: &Parked) -> Result<std::convert::Infallible> {
     {
         hooks::run("startContainer", h, parked.state_json.as_bytes())?;
     }
-    let cstrings = |v: &[String]| -> Result<Vec<CString>> {
-        v.iter()
-            .map(|s| {
-                CString::new(s.as_bytes())
-                    .map_err(|_| Error::msg(format!("{s:?} contains a NUL byte")))
-            })
-            .collect()
-    };
     let args = cstrings(proc_.args().as_deref().unwrap_or_default())?;
     let env = cstrings(&parked.env)?;
     // CVE-2019-5736: open the program in the final root and check it (and its #! interpreters)
@@ -304,9 +296,18 @@ fn exec(cfg: &InitConfig, parked: &Parked) -> Result<std::convert::Infallible> {
     ))
 }
 
+/// Strings for execve.
+pub(crate) fn cstrings(v: &[String]) -> Result<Vec<CString>> {
+    v.iter()
+        .map(|s| {
+            CString::new(s.as_bytes()).map_err(|_| Error::msg(format!("{s:?} contains a NUL byte")))
+        })
+        .collect()
+}
+
 /// chdir to the cwd and make sure it is inside the container's root: a directory reached through a
 /// leaked descriptor (cwd /proc/self/fd/N, CVE-2024-21626) is outside it, and getcwd says so.
-fn enter_cwd(cwd: &Path) -> Result<()> {
+pub(crate) fn enter_cwd(cwd: &Path) -> Result<()> {
     std::env::set_current_dir(cwd)
         .context(|| format!("process.cwd: chdir to {}", cwd.display()))?;
     match std::env::current_dir() {
@@ -319,7 +320,7 @@ fn enter_cwd(cwd: &Path) -> Result<()> {
 }
 
 /// Only stdio and the preserved fds (3 .. 3+N) may reach the container's process.
-fn prepare_fds(preserve: u32) -> Result<()> {
+pub(crate) fn prepare_fds(preserve: u32) -> Result<()> {
     for n in 3..3 + preserve {
         let _ = fd::clear_cloexec(fd::borrow_raw(n as i32));
     }

@@ -3,6 +3,7 @@
 //! exec fifo until `start`, then becomes the user's process.
 
 pub mod channel;
+pub mod exec;
 pub mod identity;
 pub mod init;
 pub mod spawn;

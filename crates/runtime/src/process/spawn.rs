@@ -105,7 +105,7 @@ fn clone_in_joined_user_ns(cfg: &InitConfig) -> Result<Forked> {
 /// Clone into the unified cgroup directory where there is one and the kernel takes it (clone3
 /// with CLONE_INTO_CGROUP, Linux 5.7): a child born in its cgroup costs no migration. Otherwise a
 /// plain clone, joined by writing cgroup.procs.
-fn clone(flags: libc::c_int, unified: Option<&Path>) -> Result<(Forked, bool)> {
+pub(crate) fn clone(flags: libc::c_int, unified: Option<&Path>) -> Result<(Forked, bool)> {
     if let Some(dir) = unified {
         let fd = File::open(dir).context(|| format!("opening cgroup {}", dir.display()))?;
         match process::clone_into_cgroup(flags, fd.as_fd()) {

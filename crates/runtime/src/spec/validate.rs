@@ -63,7 +63,7 @@ fn version(v: &str) -> Check {
 
 // ---- process ----
 
-fn process(p: &Process) -> Check {
+pub(super) fn process(p: &Process) -> Check {
     match p.args().as_deref() {
         None | Some([]) => return fail("process.args", "must not be empty"),
         Some([first, ..]) if first.is_empty() => {

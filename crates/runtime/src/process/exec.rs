@@ -1,0 +1,95 @@
+//! The child side of `exec`: born in the container's pid namespace (joined by the parent before
+//! the fork) and, where it could be, straight in its unified cgroup. It waits until the parent has
+//! put it in the rest of the cgroup, joins the other namespaces (user first, mount last), takes
+//! the terminal, becomes the process's user and execs. Any error goes back over the channel; a
+//! good exec closes the channel (close-on-exec), which the parent reads as success.
+
+use super::channel::{Channel, Msg};
+use super::identity::{find_program, Identity};
+use super::init::{cstrings, enter_cwd, prepare_fds, with_home};
+use crate::namespaces::{clone_flag, kind_name, Join};
+use crate::security::self_exec::{self, RuntimeBinary};
+use crate::sys::{process, signal};
+use crate::{terminal, Context, Error, Result};
+use oci_spec::runtime::{LinuxNamespaceType, Process};
+use std::os::fd::AsFd;
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+
+/// What the exec'd process needs; built by the parent before the fork.
+pub struct ExecConfig<'a> {
+    pub process: &'a Process,
+    /// The container's namespaces other than pid and time (joined by the parent), in join order.
+    pub joins: &'a [Join],
+    pub console_socket: Option<&'a UnixStream>,
+    /// A foreground `exec -t`: the pty master goes to the runtime.
+    pub terminal_to_parent: bool,
+    pub preserve_fds: u32,
+    /// The signal mask to restore (the parent blocks the signals it forwards).
+    pub signal_mask: signal::SigSet,
+}
+
+/// Entry point in the child; never returns.
+pub fn run(cfg: &ExecConfig, chan: Channel) -> ! {
+    let _ = cfg.signal_mask.set_mask();
+    let err = match setup_and_exec(cfg, &chan) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    let _ = chan.send(&Msg::Error(err.to_string()));
+    process::exit_now(127)
+}
+
+fn setup_and_exec(cfg: &ExecConfig, chan: &Channel) -> Result<std::convert::Infallible> {
+    // CVE-2019-5736: this process is the runtime binary until it execs, already in the
+    // container's pid namespace: others there must not open its /proc/<pid>/exe or fds.
+    process::prctl(libc::PR_SET_DUMPABLE, 0).context(|| "prctl(PR_SET_DUMPABLE)")?;
+    let runtime = RuntimeBinary::current()?;
+    chan.expect(Msg::CgroupJoined)?;
+    for j in cfg.joins {
+        process::setns(j.file.as_fd(), clone_flag(j.kind))
+            .context(|| format!("joining the container's {} namespace", kind_name(j.kind)))?;
+        if j.kind == LinuxNamespaceType::User {
+            // Become the namespace's root until the process's own user is set (fails harmlessly
+            // when 0 is not mapped).
+            let _ = process::setresgid(0).and_then(|_| process::setresuid(0));
+        }
+    }
+    let p = cfg.process;
+    if p.terminal() == Some(true) {
+        // After the mount namespace: this is the container's /dev/ptmx, so the pty is in its devpts.
+        let (master, slave) = terminal::open_pty()?;
+        if let Some(socket) = cfg.console_socket {
+            terminal::send_to_console_socket(socket, &master, &slave)?;
+        } else if cfg.terminal_to_parent {
+            chan.send_fd(&Msg::Terminal, &master)?;
+        }
+        drop(master);
+        terminal::attach_stdio(&slave)?;
+    }
+    let cwd = p.cwd().to_string_lossy().into_owned();
+    let args = p.args().clone().unwrap_or_default();
+    let arg0 = args
+        .first()
+        .ok_or_else(|| Error::msg("process.args: must not be empty"))?;
+    let env = with_home(p.env().clone().unwrap_or_default(), p.user().uid());
+    let program = find_program(arg0, &env, &cwd)?;
+    let identity = Identity::from_process(p)?;
+    Identity::apply_limits(p)?;
+    identity.become_user(p)?;
+    enter_cwd(p.cwd())?;
+    prepare_fds(cfg.preserve_fds)?;
+    let args = cstrings(&args)?;
+    let env = cstrings(&env)?;
+    // Refuse the runtime's own binary (a link to /proc/self/exe, a #! naming it). Unlike the
+    // init's exec, this one still execs by path after the check.
+    self_exec::check(
+        Path::new(p.cwd()).join(&program).as_path(),
+        args.clone(),
+        runtime,
+    )?;
+    signal::reset_dispositions();
+    let _ = signal::SigSet::empty().set_mask();
+    let e = process::execve(&program, &args, &env);
+    Err(Error::msg(format!("exec {}: {e}", program.display())))
+}
