@@ -233,6 +233,50 @@ pub fn execve(path: &Path, args: &[CString], env: &[CString]) -> io::Error {
     io::Error::last_os_error()
 }
 
+/// `execveat(dir, name, args, env, 0)`: exec `name` resolved in the directory open on `dir`;
+/// returns only on failure. With a close-on-exec `dir` the kernel refuses to run a `#!` script
+/// (ENOENT); the process name is `name`.
+pub fn execveat(
+    dir: BorrowedFd<'_>,
+    name: &CString,
+    args: &[CString],
+    env: &[CString],
+) -> io::Error {
+    let mut argv: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    let mut envp: Vec<*const libc::c_char> = env.iter().map(|a| a.as_ptr()).collect();
+    envp.push(std::ptr::null());
+    // SAFETY: name is a C string; argv and envp are NULL-terminated arrays of pointers to C
+    // strings that outlive the call; dir is a borrowed, open descriptor.
+    unsafe {
+        libc::syscall(
+            libc::SYS_execveat,
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            argv.as_ptr(),
+            envp.as_ptr(),
+            0,
+        )
+    };
+    io::Error::last_os_error()
+}
+
+/// `symlinkat(target, dir, name)`, replacing an existing `name`.
+pub fn symlinkat_replace(target: &str, dir: BorrowedFd<'_>, name: &CString) -> io::Result<()> {
+    let target = CString::new(target).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: both strings are valid C strings; dir is a borrowed, open descriptor.
+    let make =
+        || check(unsafe { libc::symlinkat(target.as_ptr(), dir.as_raw_fd(), name.as_ptr()) });
+    match make() {
+        Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
+            // SAFETY: name is a valid C string; dir is a borrowed, open descriptor.
+            check(unsafe { libc::unlinkat(dir.as_raw_fd(), name.as_ptr(), 0) })?;
+            make().map(drop)
+        }
+        r => r.map(drop),
+    }
+}
+
 /// `_exit(2)`: leave the process without running destructors (for the forked child).
 pub fn exit_now(code: i32) -> ! {
     // SAFETY: _exit never returns and is always safe to call.
@@ -271,6 +315,26 @@ pub fn join_session_keyring(name: &str) -> io::Result<()> {
     // SAFETY: the name is a valid C string for the call.
     match check_long(unsafe {
         libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.as_ptr())
+    }) {
+        Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => Ok(()),
+        r => r.map(drop),
+    }
+}
+
+/// Give the session keyring only possessor permissions, so processes of the same uid elsewhere
+/// (other containers, the host) cannot view, read or link it.
+pub fn restrict_session_keyring() -> io::Result<()> {
+    const KEYCTL_SETPERM: libc::c_int = 5;
+    const KEY_SPEC_SESSION_KEYRING: libc::c_int = -3;
+    const KEY_POS_ALL: libc::c_ulong = 0x3f00_0000;
+    // SAFETY: plain syscall with integer arguments.
+    match check_long(unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_SETPERM,
+            KEY_SPEC_SESSION_KEYRING,
+            KEY_POS_ALL,
+        )
     }) {
         Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => Ok(()),
         r => r.map(drop),

@@ -230,6 +230,13 @@ impl Runtime {
         Runtime { bin, root }
     }
 
+    /// A runtime that runs `bin` instead of the binary under test (e.g. a disposable copy).
+    pub fn with_bin(bin: &Path) -> Runtime {
+        let mut rt = Runtime::new();
+        rt.bin = bin.to_path_buf();
+        rt
+    }
+
     pub fn bin(&self) -> &Path {
         &self.bin
     }

@@ -99,6 +99,7 @@ fn build(
 ) -> Result<Spawned> {
     let spec = &bundle.spec;
     fd::mkfifo(&dir.fifo(), 0o622).context(|| format!("creating {}", dir.fifo().display()))?;
+    crate::security::self_exec::make_exec_dir(&dir.fifo())?;
     let linux = spec.linux().as_ref();
     let cgroups_path = linux
         .and_then(|l| l.cgroups_path().as_ref())

@@ -9,11 +9,13 @@ use super::identity::{find_program, Identity};
 use super::init::{cstrings, enter_cwd, prepare_fds, with_home};
 use crate::namespaces::{clone_flag, kind_name, Join};
 use crate::security::seccomp::Filter;
+use crate::security::self_exec::{self, RuntimeBinary};
 use crate::sys::{process, signal};
 use crate::{terminal, Context, Error, Result};
 use oci_spec::runtime::{LinuxNamespaceType, Process};
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
+use std::path::Path;
 
 /// What the exec'd process needs; built by the parent before the fork.
 pub struct ExecConfig<'a> {
@@ -42,6 +44,10 @@ pub fn run(cfg: &ExecConfig, chan: Channel) -> ! {
 }
 
 fn setup_and_exec(cfg: &ExecConfig, chan: &Channel) -> Result<std::convert::Infallible> {
+    // CVE-2019-5736: this process is the runtime binary until it execs, already in the
+    // container's pid namespace: others there must not open its /proc/<pid>/exe or fds.
+    process::prctl(libc::PR_SET_DUMPABLE, 0).context(|| "prctl(PR_SET_DUMPABLE)")?;
+    let runtime = RuntimeBinary::current()?;
     chan.expect(Msg::CgroupJoined)?;
     for j in cfg.joins {
         process::setns(j.file.as_fd(), clone_flag(j.kind))
@@ -83,6 +89,13 @@ fn setup_and_exec(cfg: &ExecConfig, chan: &Channel) -> Result<std::convert::Infa
     prepare_fds(cfg.preserve_fds)?;
     let args = cstrings(&args)?;
     let env = cstrings(&env)?;
+    // Refuse the runtime's own binary (a link to /proc/self/exe, a #! naming it). Unlike the
+    // init's exec, this one still execs by path after the check.
+    self_exec::check(
+        Path::new(p.cwd()).join(&program).as_path(),
+        args.clone(),
+        runtime,
+    )?;
     signal::reset_dispositions();
     let _ = signal::SigSet::empty().set_mask();
     if let (Some(f), true) = (cfg.seccomp, nnp) {

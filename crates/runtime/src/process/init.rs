@@ -8,6 +8,7 @@ use super::identity::{find_program, Identity};
 use crate::namespaces::Namespaces;
 use crate::rootfs::{self, RootfsOptions};
 use crate::security::seccomp::Filter;
+use crate::security::self_exec::{self, RuntimeBinary};
 use crate::sys::{fd, process, signal};
 use crate::{hooks, terminal, Context, Error, Result};
 use oci_spec::runtime::{LinuxNamespaceType, Process, Spec};
@@ -54,6 +55,10 @@ struct Parked {
     identity: Identity,
     fifo: File,
     state_json: String,
+    /// The runtime's own binary, which the container must never exec (CVE-2019-5736).
+    runtime: RuntimeBinary,
+    /// Where the exec symlink is made (in the state dir, held open from before the pivot).
+    exec_dir: File,
 }
 
 /// Entry point in the child; never returns.
@@ -91,6 +96,11 @@ fn setup(cfg: &InitConfig, chan: &Channel) -> Result<Parked> {
         // there and files we made would be refused (EOVERFLOW). Fails harmlessly if 0 is not mapped.
         let _ = process::setresgid(0).and_then(|_| process::setresuid(0));
     }
+    // CVE-2019-5736: until it execs, this process is the runtime binary; other processes in the
+    // container (a joined pid namespace, an exec) must not open /proc/<pid>/exe or fd/* of it.
+    // After the id maps: the parent writes them while /proc/<pid> still belongs to its owner.
+    process::prctl(libc::PR_SET_DUMPABLE, 0).context(|| "prctl(PR_SET_DUMPABLE)")?;
+    let runtime = RuntimeBinary::current()?;
     cfg.ns.enter_in_child()?;
     if cfg.ns.new_cgroup {
         chan.expect(Msg::CgroupJoined)?;
@@ -100,6 +110,8 @@ fn setup(cfg: &InitConfig, chan: &Channel) -> Result<Parked> {
     if !cfg.no_new_keyring {
         process::join_session_keyring(&format!("_ses.{}", cfg.id))
             .context(|| "creating the session keyring")?;
+        process::restrict_session_keyring()
+            .context(|| "restricting the session keyring to its possessors")?;
     }
     let identity = Identity::from_process(proc_)?;
     let fifo_path = OpenOptions::new()
@@ -107,6 +119,7 @@ fn setup(cfg: &InitConfig, chan: &Channel) -> Result<Parked> {
         .custom_flags(libc::O_PATH | libc::O_CLOEXEC)
         .open(cfg.fifo)
         .context(|| format!("opening {}", cfg.fifo.display()))?;
+    let exec_dir = self_exec::open_exec_dir(cfg.fifo)?;
 
     let opts = RootfsOptions {
         spec,
@@ -152,6 +165,8 @@ fn setup(cfg: &InitConfig, chan: &Channel) -> Result<Parked> {
         identity,
         fifo: fifo_path,
         state_json,
+        runtime,
+        exec_dir,
     })
 }
 
@@ -262,6 +277,14 @@ fn exec(cfg: &InitConfig, parked: &Parked) -> Result<std::convert::Infallible> {
     {
         hooks::run("startContainer", h, parked.state_json.as_bytes())?;
     }
+    let args = cstrings(proc_.args().as_deref().unwrap_or_default())?;
+    let env = cstrings(&parked.env)?;
+    // CVE-2019-5736: open the program in the final root and check it (and its #! interpreters)
+    // is not the runtime; the file checked is the file exec'd. While still root here, so the
+    // exec link can be made in the state dir, which only the container's root may write.
+    let program = Path::new(proc_.cwd()).join(&parked.program);
+    let target = self_exec::check(&program, args, parked.runtime)?;
+    let name = self_exec::link(&parked.program, &target, &parked.exec_dir)?;
     // Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter: load it while the
     // init still has its capabilities (as runc does), so the profile must then allow the few
     // calls that follow (setresuid, capset, chdir, close_range, rt_sigaction, execve).
@@ -272,19 +295,19 @@ fn exec(cfg: &InitConfig, parked: &Parked) -> Result<std::convert::Infallible> {
     parked.identity.become_user(proc_)?;
     enter_cwd(proc_.cwd())?;
     prepare_fds(cfg.preserve_fds)?;
-    let args = cstrings(proc_.args().as_deref().unwrap_or_default())?;
-    let env = cstrings(&parked.env)?;
     signal::reset_dispositions();
     let _ = signal::SigSet::empty().set_mask();
     // Last before exec when no_new_privs is set: nothing of the runtime runs under the filter.
     if let (Some(f), true) = (cfg.seccomp, nnp) {
         f.load()?;
     }
-    let e = process::execve(&parked.program, &args, &env);
-    Err(Error::msg(format!(
-        "exec {}: {e}",
-        parked.program.display()
-    )))
+    Err(self_exec::exec(
+        &parked.program,
+        &target,
+        &parked.exec_dir,
+        &name,
+        &env,
+    ))
 }
 
 /// Strings for execve.

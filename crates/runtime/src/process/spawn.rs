@@ -180,6 +180,12 @@ fn give_fifo_to_ns_root(cfg: &InitConfig, pid: libc::pid_t) -> Result<()> {
             (f.first() == Some(&"0")).then(|| f.get(1)?.parse().ok())?
         }))
     };
-    std::os::unix::fs::chown(cfg.fifo, root_of("uid_map")?, root_of("gid_map")?)
-        .context(|| format!("giving {} to the container's root", cfg.fifo.display()))
+    let (uid, gid) = (root_of("uid_map")?, root_of("gid_map")?);
+    // The init makes its exec symlink there (security/self_exec.rs).
+    let exec_dir = crate::security::self_exec::exec_dir_path(cfg.fifo);
+    for path in [cfg.fifo, exec_dir.as_path()] {
+        std::os::unix::fs::chown(path, uid, gid)
+            .context(|| format!("giving {} to the container's root", path.display()))?;
+    }
+    Ok(())
 }

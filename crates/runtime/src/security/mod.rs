@@ -2,3 +2,4 @@
 
 pub mod capabilities;
 pub mod seccomp;
+pub mod self_exec;
