@@ -20,13 +20,12 @@ fi
 # Now in the private mount namespace: crun 1.8 refuses a hybrid host whose cgroup2 mount lists
 # controllers, so hide that list (an empty file over cgroup.controllers). The hierarchy itself stays
 # usable: every runtime sees the same real cgroups.
-if [ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then
-  : >"${TMPDIR:-/tmp}/coracle-bench-no-controllers"
-  mount --bind "${TMPDIR:-/tmp}/coracle-bench-no-controllers" /sys/fs/cgroup/unified/cgroup.controllers
-fi
-
 work=$(mktemp -d /tmp/coracle-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
+if [ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then
+  : >"$work/no-controllers"
+  mount --bind "$work/no-controllers" /sys/fs/cgroup/unified/cgroup.controllers
+fi
 "$here/../scripts/make-bundle.sh" "$work/bundle" /bin/true
 
 runtimes=()
