@@ -250,8 +250,8 @@ fn no_host_descriptor_reaches_the_container() {
 
 #[test]
 fn cwd_through_any_descriptor_number_is_refused_while_host_fds_are_open() {
-    // Extends tests/process.rs (3..9, no extra fds) to 3..20 while the runtime holds a host
-    // directory on fd 5.
+    // CVE-2024-21626: cwd /proc/self/fd/N for every N from 3 to 20, while the runtime holds host
+    // descriptors (a directory on fd 5): each must be refused, never a cwd outside the root.
     let rt = Runtime::new();
     for n in 3..=20 {
         let cwd = format!("/proc/self/fd/{n}");
