@@ -10,7 +10,8 @@
 mod common;
 
 use common::{
-    assert_nothing_left, exit_code, mkfifo, release, start, stdout, wait_until, Bundle, Runtime,
+    assert_nothing_left, events_stream, exit_code, lines_until_end, mkfifo, release, start, stdout,
+    wait_until, Bundle, Runtime,
 };
 use serde_json::{json, Value};
 use std::fs;
@@ -632,8 +633,6 @@ fn ps_lists_the_container_processes() {
 #[test]
 #[ignore = "cgroup v2 only: tests/v2/run.sh runs it under QEMU"]
 fn events_stats_then_the_oom_kill_of_a_detached_container() {
-    use std::io::{BufRead, BufReader};
-    use std::sync::mpsc;
     require_v2();
     let rt = Runtime::new();
     let limit: u64 = 32 << 20;
@@ -670,34 +669,12 @@ fn events_stats_then_the_oom_kill_of_a_detached_container() {
     assert!(current >= 1, "pids.current: {line}");
     assert!(ev["data"]["cpu"]["usage"]["total"].is_u64(), "{line}");
 
-    let mut events = rt
-        .cmd(&["events", "--interval", "200ms", &id])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn events");
-    let (tx, rx) = mpsc::channel();
-    let reader = BufReader::new(events.stdout.take().expect("events stdout"));
-    std::thread::spawn(move || {
-        for line in reader.lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let (mut events, rx) = events_stream(&rt, &id, "200ms");
     // The first stats event means the OOM watch is armed.
     let first = rx.recv_timeout(TIMEOUT).expect("a first stats event");
     assert!(first.starts_with(r#"{"type":"stats","id":"#), "{first}");
     release(&bundle.rootfs().join("go"));
-    let mut lines = vec![first];
-    let ended = loop {
-        match rx.recv_timeout(TIMEOUT) {
-            Ok(l) => lines.push(l),
-            Err(mpsc::RecvTimeoutError::Disconnected) => break true,
-            Err(mpsc::RecvTimeoutError::Timeout) => break false,
-        }
-    };
+    let (lines, ended) = lines_until_end(&rx, first, TIMEOUT);
     if !ended {
         let _ = events.kill();
     }

@@ -8,15 +8,15 @@
 mod common;
 
 use common::{
-    assert_nothing_left, exit_code, mkfifo, release, start, stdout, wait_until, Bundle, Runtime,
+    assert_nothing_left, events_stream, exit_code, lines_until_end, mkfifo, release, start, stdout,
+    wait_until, Bundle, Runtime,
 };
 use serde_json::{json, Value};
 use std::fs;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 const TIMEOUT: Duration = Duration::from_secs(20);
@@ -98,33 +98,11 @@ fn events_reports_stats_then_the_oom_kill_of_a_detached_container() {
     assert!(ev["data"]["cpu"]["usage"]["user"].is_u64());
 
     // The stream: the first stats event means the OOM watch is armed.
-    let mut events = rt
-        .cmd(&["events", "--interval", "200ms", &id])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn events");
-    let (tx, rx) = mpsc::channel();
-    let reader = BufReader::new(events.stdout.take().expect("events stdout"));
-    std::thread::spawn(move || {
-        for line in reader.lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let (mut events, rx) = events_stream(&rt, &id, "200ms");
     let first = rx.recv_timeout(TIMEOUT).expect("a stats event");
     assert!(first.starts_with(r#"{"type":"stats","id":"#), "{first}");
     release(&bundle.rootfs().join("go"));
-    let mut lines = vec![first];
-    let ended = loop {
-        match rx.recv_timeout(TIMEOUT) {
-            Ok(l) => lines.push(l),
-            Err(mpsc::RecvTimeoutError::Disconnected) => break true,
-            Err(mpsc::RecvTimeoutError::Timeout) => break false,
-        }
-    };
+    let (lines, ended) = lines_until_end(&rx, first, TIMEOUT);
     let _ = events.kill();
     let status = events.wait().expect("wait events");
     assert!(

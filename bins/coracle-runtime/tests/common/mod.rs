@@ -705,3 +705,46 @@ pub fn start(rt: &Runtime, bundle: &Bundle) -> String {
     rt.run_ok(&["start", &id]);
     id
 }
+
+/// `events --interval INTERVAL ID`, its stdout lines delivered through a channel by a reader thread.
+pub fn events_stream(
+    rt: &Runtime,
+    id: &str,
+    interval: &str,
+) -> (Child, std::sync::mpsc::Receiver<String>) {
+    use std::io::BufRead;
+    let mut events = rt
+        .cmd(&["events", "--interval", interval, id])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn events");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::io::BufReader::new(events.stdout.take().expect("events stdout"));
+    std::thread::spawn(move || {
+        for line in reader.lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (events, rx)
+}
+
+/// Collect a stream's lines after `first` until it ends (true) or goes quiet for `timeout` (false).
+pub fn lines_until_end(
+    rx: &std::sync::mpsc::Receiver<String>,
+    first: String,
+    timeout: Duration,
+) -> (Vec<String>, bool) {
+    use std::sync::mpsc::RecvTimeoutError;
+    let mut lines = vec![first];
+    loop {
+        match rx.recv_timeout(timeout) {
+            Ok(l) => lines.push(l),
+            Err(RecvTimeoutError::Disconnected) => return (lines, true),
+            Err(RecvTimeoutError::Timeout) => return (lines, false),
+        }
+    }
+}
