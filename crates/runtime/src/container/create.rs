@@ -6,7 +6,7 @@ use crate::hooks;
 use crate::namespaces::Namespaces;
 use crate::process::init::InitConfig;
 use crate::process::spawn::{self, Spawned};
-use crate::security::seccomp;
+use crate::security::seccomp::{self, listener::Listener};
 use crate::spec::{self, Bundle};
 use crate::state::{self, ContainerDir, State, Status};
 use crate::sys::{fd, signal::SigSet};
@@ -63,6 +63,15 @@ pub(crate) fn create_container(
         })?),
         None => None,
     };
+    // SCMP_ACT_NOTIFY: connect to the listener now, so a path that leads nowhere fails before
+    // anything exists.
+    let listener = match seccomp.as_ref().and_then(|f| f.notify.as_ref()) {
+        Some(t) => Some(Listener::connect(t).map_err(|problem| {
+            let file = bundle.dir.join("config.json").display().to_string();
+            crate::Error::config(file, "linux.seccomp.listenerPath", problem)
+        })?),
+        None => None,
+    };
     let dir = ContainerDir::create(&rt.root, id)?;
     let mut cgroup = None;
     let made = build(
@@ -73,7 +82,7 @@ pub(crate) fn create_container(
         &dir,
         foreground,
         signal_mask,
-        seccomp.as_ref(),
+        (seccomp.as_ref(), listener.as_ref()),
         &mut cgroup,
     );
     if made.is_err() {
@@ -94,7 +103,7 @@ fn build(
     dir: &ContainerDir,
     foreground: bool,
     signal_mask: SigSet,
-    seccomp: Option<&seccomp::Filter>,
+    (seccomp, listener): (Option<&seccomp::Filter>, Option<&Listener>),
     cgroup_slot: &mut Option<Cgroup>,
 ) -> Result<Spawned> {
     let spec = &bundle.spec;
@@ -196,7 +205,20 @@ fn build(
         }
         Ok(json)
     };
-    let spawned = spawn::spawn(&cfg, &cgroup_join, &runtime_hooks)?;
+    // The init's listener fd goes on to listenerPath with the state, "creating" (as runc).
+    let seccomp_fd = |pid, fd| {
+        let listener = listener.ok_or_else(|| {
+            crate::Error::msg("container init sent a seccomp fd nobody listens for")
+        })?;
+        let mut creating = record.clone();
+        creating.pid = pid;
+        listener.send(pid, &state::public_json(&creating, Status::Creating), &fd)
+    };
+    let side = spawn::ParentSide {
+        runtime_hooks: &runtime_hooks,
+        seccomp_fd: &seccomp_fd,
+    };
+    let spawned = spawn::spawn(&cfg, &cgroup_join, &side)?;
     record.pid = spawned.pid;
     record.pid_start = crate::sys::process::process_start_time(spawned.pid).unwrap_or(0);
     let saved = dir

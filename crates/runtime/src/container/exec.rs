@@ -11,6 +11,7 @@ use crate::namespaces::{already_in, clone_flag, kind_name, Join};
 use crate::process::channel::{self, unexpected, Msg};
 use crate::process::exec::{self as child, ExecConfig};
 use crate::process::spawn;
+use crate::security::seccomp::listener::Listener;
 use crate::state::{self, ContainerDir, Status};
 use crate::sys::process::{self, Forked};
 use crate::sys::signal::SigSet;
@@ -63,7 +64,8 @@ pub fn exec(rt: &Runtime, id: &str, opts: &ExecOptions) -> Result<i32> {
     // No lock: a long foreground exec must not keep `kill` or `delete` waiting.
     let dir = ContainerDir::peek(&rt.root, id)?;
     let st = dir.load()?;
-    match state::status(&dir, &st) {
+    let status = state::status(&dir, &st);
+    match status {
         Status::Stopped => return Err(Error::msg("cannot exec in a stopped container")),
         Status::Paused if !opts.ignore_paused => {
             return Err(Error::msg(
@@ -79,6 +81,14 @@ pub fn exec(rt: &Runtime, id: &str, opts: &ExecOptions) -> Result<i32> {
     // The container's seccomp profile applies to exec'd processes too (as runc); compiled here,
     // before anything is joined or forked.
     let seccomp = container_seccomp(&st.bundle)?;
+    // SCMP_ACT_NOTIFY: connected before anything is joined or forked (a dead path fails here).
+    let listener = match seccomp.as_ref().and_then(|f| f.notify.as_ref()) {
+        Some(t) => Some(Listener::connect(t).map_err(|problem| {
+            let file = st.bundle.join("config.json").display().to_string();
+            Error::config(file, "linux.seccomp.listenerPath", problem)
+        })?),
+        None => None,
+    };
     let tty = proc_.terminal() == Some(true);
     terminal::check_combination(tty, opts.detach, opts.console_socket.as_deref())?;
 
@@ -132,6 +142,12 @@ pub fn exec(rt: &Runtime, id: &str, opts: &ExecOptions) -> Result<i32> {
         while let Some(got) = parent.recv_or_eof()? {
             match got {
                 (Msg::Terminal, Some(fd)) => master = Some(fd),
+                // The exec'd process's own filter: its listener fd goes to listenerPath with
+                // the container's state (its status, the init's pid) and this process's pid.
+                (Msg::SeccompFd, Some(fd)) => match &listener {
+                    Some(l) => l.send(pid, &state::public_json(&st, status), &fd)?,
+                    None => return Err(Error::msg("exec'd process sent an unexpected seccomp fd")),
+                },
                 (other, _) => return Err(unexpected(other, "the exec")),
             }
         }
