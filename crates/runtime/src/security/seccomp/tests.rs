@@ -420,3 +420,22 @@ fn large_profile_three_arches() {
         );
     }
 }
+
+/// Every table is sorted (binary search) and knows the syscalls up to Linux 6.17, which current
+/// engine profiles list (fchmodat2, futex_wait, ...).
+#[test]
+fn tables_are_sorted_and_current() {
+    for arch in ArchKind::ALL {
+        let t = arch.table();
+        assert!(t.windows(2).all(|w| w[0].0 < w[1].0), "{arch:?} not sorted");
+    }
+    let x32 = X32_SYSCALL_BIT;
+    assert_eq!(ArchKind::X86_64.lookup("fchmodat2"), Some(452));
+    assert_eq!(ArchKind::X86.lookup("fchmodat2"), Some(452));
+    assert_eq!(ArchKind::X32.lookup("fchmodat2"), Some(x32 | 452));
+    assert_eq!(ArchKind::Aarch64.lookup("futex_wait"), Some(455));
+    assert_eq!(ArchKind::Riscv64.lookup("file_setattr"), Some(469));
+    assert_eq!(ArchKind::Arm.lookup("cachestat"), Some(451));
+    assert_eq!(ArchKind::X86_64.lookup("map_shadow_stack"), Some(453));
+    assert_eq!(ArchKind::X86.lookup("map_shadow_stack"), None);
+}
