@@ -7,11 +7,14 @@ programs make (several hundred names, 32-bit variants included), `personality` a
 for a few values, `clone` only without namespace flags, and `clone3` answered with ENOSYS so
 libc falls back to clone. Names are grouped by what they are for; the list is ours.
 
-Usage: bench/seccomp_profile.py            (the profile)
-       bench/seccomp_profile.py --count    (how many names it allows)
+Usage: bench/seccomp_profile.py                   (the profile)
+       bench/seccomp_profile.py --count           (how many names it allows)
+       bench/seccomp_profile.py --bundle SRC DST  (DST/config.json: SRC's, with the profile, and
+                                                   SRC's rootfs as its root)
 """
 
 import json
+import os
 import sys
 
 GROUPS = {
@@ -124,9 +127,21 @@ def profile():
     }
 
 
+def bundle(src, dst):
+    with open(os.path.join(src, "config.json")) as f:
+        config = json.load(f)
+    config["root"]["path"] = os.path.abspath(os.path.join(src, config["root"]["path"]))
+    config.setdefault("linux", {})["seccomp"] = profile()
+    os.makedirs(dst, exist_ok=True)
+    with open(os.path.join(dst, "config.json"), "w") as f:
+        json.dump(config, f, indent=1)
+
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["--count"]:
         print(len(allowed()))
+    elif sys.argv[1:2] == ["--bundle"] and len(sys.argv) == 4:
+        bundle(sys.argv[2], sys.argv[3])
     else:
         json.dump(profile(), sys.stdout, indent=1)
         print()
