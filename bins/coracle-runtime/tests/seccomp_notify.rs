@@ -201,13 +201,17 @@ fn notify_delivers_to_the_listener_and_the_container_sees_its_answers() {
     assert_eq!(paths, ["/tmp/denied-1", "/tmp/fake-1", "/tmp/real-1"]);
 }
 
-/// `run` in the foreground, without no_new_privs and with WAIT_KILLABLE_RECV.
+/// `run` in the foreground, without no_new_privs, with WAIT_KILLABLE_RECV and TSYNC (which the
+/// kernel takes with a listener only together with TSYNC_ESRCH).
 #[test]
 fn run_with_notify_and_wait_killable_recv() {
     let rt = Runtime::new();
     let agent = Agent::start();
     let mut profile = agent.profile();
-    profile["flags"] = json!(["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]);
+    profile["flags"] = json!([
+        "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+        "SECCOMP_FILTER_FLAG_TSYNC"
+    ]);
     let b = bundle(&["sh", "-c", &format!("{SCRIPT}cat /out")], profile, false);
     let (id, out) = rt.run(&b);
     let text = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
