@@ -10,9 +10,10 @@ use std::path::PathBuf;
     disable_version_flag = true
 )]
 pub struct Cli {
-    /// Where container state lives.
-    #[arg(long, global = true, default_value = "/run/coracle")]
-    pub root: PathBuf,
+    /// Where container state lives [default: /run/coracle for root, else
+    /// $XDG_RUNTIME_DIR/coracle-runtime].
+    #[arg(long, global = true)]
+    pub root: Option<PathBuf>,
     /// Write errors (and debug lines) to this file as well.
     #[arg(long, global = true)]
     pub log: Option<PathBuf>,

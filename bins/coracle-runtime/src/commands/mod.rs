@@ -28,8 +28,14 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
     let Some(command) = &cli.command else {
         return Err(Error::msg("no command given (try --help)"));
     };
+    // These two keep no state: they work wherever the state root would not.
+    match command {
+        Command::Spec(args) => return spec::run(args),
+        Command::Features => return features::run(),
+        _ => {}
+    }
     let rt = Runtime {
-        root: cli.root.clone(),
+        root: runtime::rootless::state_root::state_root(cli.root.as_deref())?,
     };
     match command {
         Command::Create(args) => create::run(cli, &rt, args),
@@ -45,8 +51,7 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Resume(args) => pause::resume(&rt, args),
         Command::Ps(args) => ps::run(&rt, args),
         Command::Events(args) => events::run(&rt, args),
-        Command::Spec(args) => spec::run(args),
-        Command::Features => features::run(),
+        Command::Spec(_) | Command::Features => unreachable!("handled above"),
     }
 }
 

@@ -104,18 +104,17 @@ fn build(
     let cgroups_path = linux
         .and_then(|l| l.cgroups_path().as_ref())
         .map(|p| p.to_string_lossy().into_owned());
-    let cgroup = Cgroup::create(
-        cgroups_path.as_deref().unwrap_or(""),
-        id,
-        linux.and_then(|l| l.resources().as_ref()),
-    )
-    .map_err(|e| {
-        crate::Error::msg(format!(
-            "linux.cgroupsPath: creating the container's cgroup: {e}"
-        ))
-    })?;
-    let cgroup = &*cgroup_slot.insert(cgroup);
-    let hierarchies = cgroup.hierarchies();
+    let resources = linux.and_then(|l| l.resources().as_ref());
+    // Rootless without a delegated cgroup, the container may run without one (rootless/cgroup.rs).
+    let mut warning = None;
+    let cgroup = match Cgroup::create(cgroups_path.as_deref().unwrap_or(""), id, resources) {
+        Ok(cg) => Some(&*cgroup_slot.insert(cg)),
+        Err(e) => {
+            warning = Some(crate::rootless::cgroup::on_create_error(id, e, resources)?);
+            None
+        }
+    };
+    let hierarchies = cgroup.map(Cgroup::hierarchies).unwrap_or_default();
 
     let mut record = State {
         id: id.to_string(),
@@ -130,7 +129,7 @@ fn build(
             .unwrap_or_default()
             .into_iter()
             .collect(),
-        cgroup_path: cgroup.path().to_string(),
+        cgroup_path: cgroup.map(|c| c.path().to_string()).unwrap_or_default(),
         hooks: spec.hooks().clone(),
     };
     let h = spec.hooks().as_ref();
@@ -167,6 +166,9 @@ fn build(
         seccomp,
     };
     let join = |pid, born_in_unified: bool| {
+        let Some(cgroup) = cgroup else {
+            return Ok(());
+        };
         let joined = if born_in_unified {
             cgroup.add_process_v1(pid)
         } else {
@@ -175,7 +177,7 @@ fn build(
         joined.map_err(|e| crate::Error::msg(format!("joining cgroup {}: {e}", cgroup.path())))
     };
     let cgroup_join = spawn::CgroupJoin {
-        unified: cgroup.unified_path(),
+        unified: cgroup.and_then(Cgroup::unified_path),
         join: &join,
     };
     let runtime_hooks = |pid| {
@@ -206,6 +208,9 @@ fn build(
         let _ = crate::sys::process::kill(spawned.pid, libc::SIGKILL);
         let _ = crate::sys::process::waitpid(spawned.pid, false);
         return Err(e);
+    }
+    if let Some(w) = warning {
+        eprintln!("{w}");
     }
     Ok(spawned)
 }
