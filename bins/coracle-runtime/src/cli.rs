@@ -25,6 +25,7 @@ pub struct Cli {
     #[arg(long = "systemd-cgroup", global = true)]
     pub systemd_cgroup: bool,
     // Not global: `spec` has a `--rootless` switch of its own (runc takes this one before the command).
+    /// Skip a cgroup the caller may not create, with a warning (auto: when not root).
     #[arg(long, value_enum, default_value = "auto")]
     pub rootless: Rootless,
     /// Print the version (runc's format).

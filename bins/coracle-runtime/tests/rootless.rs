@@ -613,3 +613,31 @@ fn sysfs_falls_back_to_the_hosts_sys_without_a_network_namespace() {
     );
     assert_nothing_left(&rt, &bundle, &id);
 }
+
+#[test]
+fn rootless_false_makes_an_undelegated_cgroup_an_error() {
+    let user = TestUser::new();
+    let rt = Runtime::new();
+    let bundle = user.bundle(&["true"]);
+    let id = rt.new_id();
+    let before = HostSnapshot::take(&rt, &bundle, &[&id]);
+    let out = user.output(
+        Some(rt.root()),
+        &[
+            "--rootless=false",
+            "run",
+            "--bundle",
+            bundle.path_str(),
+            &id,
+        ],
+    );
+    assert_ne!(exit_code(&out), 0);
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("linux.cgroupsPath") && err.contains("Permission denied"),
+        "{err}"
+    );
+    HostSnapshot::take(&rt, &bundle, &[&id]).assert_same_as(&before);
+    user.assert_no_processes();
+}

@@ -24,6 +24,9 @@ pub struct CreateOptions {
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
+    /// runc's global `--rootless`: skip a cgroup we may not create (`Some(true)`), never
+    /// (`Some(false)`), or only when not root (`None`, auto). See rootless/cgroup.rs.
+    pub rootless: Option<bool>,
 }
 
 /// `coracle-runtime create`: the container is created and its init parked when this returns.
@@ -110,7 +113,12 @@ fn build(
     let cgroup = match Cgroup::create(cgroups_path.as_deref().unwrap_or(""), id, resources) {
         Ok(cg) => Some(&*cgroup_slot.insert(cg)),
         Err(e) => {
-            warning = Some(crate::rootless::cgroup::on_create_error(id, e, resources)?);
+            warning = Some(crate::rootless::cgroup::on_create_error(
+                id,
+                e,
+                resources,
+                opts.rootless,
+            )?);
             None
         }
     };

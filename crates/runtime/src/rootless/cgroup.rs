@@ -16,16 +16,18 @@ use std::io;
 
 /// Decide what a failed cgroup creation means. `Ok(warning)`: go on without a cgroup, and print
 /// the warning once the container exists (a `create` that fails says one thing: its error).
+/// `rootless` is runc's `--rootless` (None: auto, i.e. when not root).
 pub fn on_create_error(
     id: &str,
     e: io::Error,
     resources: Option<&LinuxResources>,
+    rootless: Option<bool>,
 ) -> Result<String> {
     let denied = matches!(
         e.kind(),
         io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem
     );
-    if !denied || !super::is_rootless() {
+    if !denied || !rootless.unwrap_or_else(super::is_rootless) {
         return Err(Error::msg(format!(
             "linux.cgroupsPath: creating the container's cgroup: {e}"
         )));
