@@ -37,32 +37,32 @@ impl TestUser {
         let n = unique_id();
         let suffix = n.trim_start_matches("coracle-test-").replace('-', "x");
         let name = format!("crl{suffix}");
-        let dir = PathBuf::from(format!("/tmp/coracle-rootless-{suffix}"));
-        fs::create_dir_all(&dir).expect("user temp dir");
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).expect("chmod temp dir");
-        let home = dir.join("home");
+        // The guard exists from here on: whatever fails below, Drop removes the user and dir.
+        let mut user = TestUser {
+            uid: 0,
+            gid: 0,
+            name,
+            dir: PathBuf::from(format!("/tmp/coracle-rootless-{suffix}")),
+            subuid: (0, 0),
+            subgid: (0, 0),
+            bin: PathBuf::new(),
+        };
+        fs::create_dir_all(&user.dir).expect("user temp dir");
+        fs::set_permissions(&user.dir, fs::Permissions::from_mode(0o755)).expect("chmod dir");
         {
             let _db = USER_DB.lock().unwrap_or_else(|e| e.into_inner());
             run_ok(
                 Command::new("useradd")
                     .args(["-m", "-s", "/bin/sh", "-d"])
-                    .arg(&home)
-                    .arg(&name),
+                    .arg(user.dir.join("home"))
+                    .arg(&user.name),
             );
         }
         let ids = |flag: &str| -> u32 {
-            let out = run_ok(Command::new("id").arg(flag).arg(&name));
+            let out = run_ok(Command::new("id").arg(flag).arg(&user.name));
             out.trim().parse().expect("numeric id")
         };
-        let mut user = TestUser {
-            uid: ids("-u"),
-            gid: ids("-g"),
-            name,
-            dir,
-            subuid: (0, 0),
-            subgid: (0, 0),
-            bin: PathBuf::new(),
-        };
+        (user.uid, user.gid) = (ids("-u"), ids("-g"));
         user.subuid = user.sub_range("/etc/subuid", "--add-subuids");
         user.subgid = user.sub_range("/etc/subgid", "--add-subgids");
         let run = user.xdg_runtime_dir();
@@ -636,6 +636,34 @@ fn rootless_false_makes_an_undelegated_cgroup_an_error() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
         err.contains("linux.cgroupsPath") && err.contains("Permission denied"),
+        "{err}"
+    );
+    HostSnapshot::take(&rt, &bundle, &[&id]).assert_same_as(&before);
+    user.assert_no_processes();
+}
+
+#[test]
+fn a_config_without_a_user_namespace_is_one_clear_error() {
+    let user = TestUser::new();
+    let rt = Runtime::new();
+    // The harness's default: runc's root config, no user namespace.
+    let bundle = Bundle::busybox().args(&["true"]);
+    run_ok(
+        Command::new("chmod")
+            .args(["-R", "a+rX"])
+            .arg(bundle.path()),
+    );
+    let id = rt.new_id();
+    let before = HostSnapshot::take(&rt, &bundle, &[&id]);
+    let out = user.output(
+        Some(rt.root()),
+        &["run", "--bundle", bundle.path_str(), &id],
+    );
+    assert_ne!(exit_code(&out), 0);
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("linux.namespaces") && err.contains("user namespace"),
         "{err}"
     );
     HostSnapshot::take(&rt, &bundle, &[&id]).assert_same_as(&before);

@@ -19,3 +19,18 @@ pub mod state_root;
 pub fn is_rootless() -> bool {
     crate::sys::process::geteuid() != 0
 }
+
+/// Without root, every privilege the init uses (namespaces, mounts) comes from a new or joined
+/// user namespace: a config without one cannot work, so say so before anything exists.
+pub fn check_namespaces(ns: &crate::namespaces::Namespaces) -> crate::Result<()> {
+    use oci_spec::runtime::LinuxNamespaceType::User;
+    if ns.has_new(User) || ns.joins_user() || !is_rootless() {
+        return Ok(());
+    }
+    Err(crate::Error::msg(format!(
+        "linux.namespaces: uid {} is not root, so the container needs a user namespace (add \
+         {{\"type\": \"user\"}} with linux.uidMappings and linux.gidMappings, as `spec --rootless` \
+         writes)",
+        crate::sys::process::geteuid()
+    )))
+}
