@@ -669,3 +669,23 @@ fn a_config_without_a_user_namespace_is_one_clear_error() {
     HostSnapshot::take(&rt, &bundle, &[&id]).assert_same_as(&before);
     user.assert_no_processes();
 }
+
+#[test]
+fn additional_gids_with_setgroups_denied_are_one_clear_error() {
+    let user = TestUser::new();
+    let rt = Runtime::new();
+    let mut bundle = user.bundle(&["true"]);
+    bundle.edit(|c| c["process"]["user"]["additionalGids"] = json!([0]));
+    let id = rt.new_id();
+    let before = HostSnapshot::take(&rt, &bundle, &[&id]);
+    let out = user.output(
+        Some(rt.root()),
+        &["run", "--bundle", bundle.path_str(), &id],
+    );
+    assert_ne!(exit_code(&out), 0);
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("process.user.additionalGids"), "{err}");
+    HostSnapshot::take(&rt, &bundle, &[&id]).assert_same_as(&before);
+    user.assert_no_processes();
+}

@@ -52,7 +52,7 @@ pub(crate) fn create_container(
         .unwrap_or(false);
     terminal::check_combination(terminal, !foreground, opts.console_socket.as_deref())?;
     let ns = Namespaces::from_spec(&bundle.spec)?;
-    crate::rootless::check_namespaces(&ns)?;
+    crate::rootless::check(&bundle.spec, &ns)?;
     // Compiled here, before anything exists: a bad profile fails `create` cleanly and the init
     // only loads the program.
     let seccomp = match bundle

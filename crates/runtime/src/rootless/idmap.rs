@@ -61,6 +61,29 @@ fn write_one(pid: libc::pid_t, kind: Kind, maps: &[LinuxIdMapping], own: u32) ->
     run_helper(pid, kind, maps)
 }
 
+/// Before the clone: a gid map we write ourselves denies setgroups, so `additionalGids` could
+/// never be set (the init would fail only at `start`).
+pub fn check(spec: &Spec) -> Result<()> {
+    let gids = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.gid_mappings().as_deref())
+        .unwrap_or_default();
+    let additional = spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.user().additional_gids().as_ref())
+        .is_some_and(|g| !g.is_empty());
+    if additional && is_own_id_only(gids, crate::sys::process::getegid()) {
+        return Err(Error::msg(
+            "process.user.additionalGids: a single gid mapping of your own gid is written \
+             without newgidmap, which denies setgroups: map gid ranges in linux.gidMappings or \
+             drop additionalGids",
+        ));
+    }
+    Ok(())
+}
+
 /// One range of size 1 naming the caller's own id: what the kernel lets it write itself.
 fn is_own_id_only(maps: &[LinuxIdMapping], own: u32) -> bool {
     matches!(maps, [m] if m.size() == 1 && m.host_id() == own)

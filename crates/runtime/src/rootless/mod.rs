@@ -20,11 +20,21 @@ pub fn is_rootless() -> bool {
     crate::sys::process::geteuid() != 0
 }
 
-/// Without root, every privilege the init uses (namespaces, mounts) comes from a new or joined
-/// user namespace: a config without one cannot work, so say so before anything exists.
-pub fn check_namespaces(ns: &crate::namespaces::Namespaces) -> crate::Result<()> {
+/// What an unprivileged caller cannot do, refused before anything exists: every privilege the
+/// init uses (namespaces, mounts) comes from a new or joined user namespace, so a config without
+/// one cannot work; and see [`idmap::check`].
+pub fn check(
+    spec: &oci_spec::runtime::Spec,
+    ns: &crate::namespaces::Namespaces,
+) -> crate::Result<()> {
     use oci_spec::runtime::LinuxNamespaceType::User;
-    if ns.has_new(User) || ns.joins_user() || !is_rootless() {
+    if !is_rootless() {
+        return Ok(());
+    }
+    if ns.has_new(User) {
+        return idmap::check(spec);
+    }
+    if ns.joins_user() {
         return Ok(());
     }
     Err(crate::Error::msg(format!(
