@@ -689,3 +689,121 @@ fn additional_gids_with_setgroups_denied_are_one_clear_error() {
     HostSnapshot::take(&rt, &bundle, &[&id]).assert_same_as(&before);
     user.assert_no_processes();
 }
+
+/// A cgroup2 directory given to a user (as systemd delegates one): the directory and its files are
+/// the user's, and `outer/` is where the runtime itself is put. Removed on Drop (children first).
+struct DelegatedCgroup {
+    dir: PathBuf,
+}
+
+impl DelegatedCgroup {
+    /// On the host's cgroup2 hierarchy (the unified mount on hybrid hosts); None on pure v1.
+    fn new(user: &TestUser) -> Option<DelegatedCgroup> {
+        let mount = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"]
+            .iter()
+            .map(Path::new)
+            .find(|m| {
+                m.join("cgroup.procs").exists()
+                    && fs::metadata(m.join("cgroup.controllers")).is_ok()
+            })?;
+        let dir = mount.join(unique_id().replace("coracle-test", "coracle-deleg"));
+        fs::create_dir_all(dir.join("outer")).expect("mkdir delegated cgroup");
+        let cg = DelegatedCgroup { dir };
+        run_ok(
+            Command::new("chown")
+                .arg("-R")
+                .arg(format!("{}:{}", user.uid, user.gid))
+                .arg(&cg.dir),
+        );
+        Some(cg)
+    }
+
+    /// The cgroupsPath of a container below it.
+    fn path_for(&self, name: &str) -> String {
+        let mount = self.dir.parent().unwrap();
+        format!(
+            "/{}/{name}",
+            self.dir.strip_prefix(mount).unwrap().display()
+        )
+    }
+
+    /// `cmd`, started from `outer/` (a shell moves itself there, then execs it).
+    fn run_inside(&self, cmd: &Command) -> Command {
+        let mut sh = Command::new("sh");
+        sh.arg("-c")
+            .arg(r#"echo $$ > "$0" && exec "$@""#)
+            .arg(self.dir.join("outer/cgroup.procs"))
+            .arg(cmd.get_program())
+            .args(cmd.get_args())
+            .stdin(Stdio::null());
+        for (k, v) in cmd.get_envs() {
+            match v {
+                Some(v) => sh.env(k, v),
+                None => sh.env_remove(k),
+            };
+        }
+        sh
+    }
+}
+
+impl Drop for DelegatedCgroup {
+    fn drop(&mut self) {
+        fn remove(dir: &Path) {
+            for e in fs::read_dir(dir).into_iter().flatten().flatten() {
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    remove(&e.path());
+                }
+            }
+            let _ = fs::remove_dir(dir);
+        }
+        remove(&self.dir);
+    }
+}
+
+#[test]
+fn a_delegated_cgroup_is_used_without_a_warning() {
+    let user = TestUser::new();
+    let Some(cg) = DelegatedCgroup::new(&user) else {
+        eprintln!("no cgroup2 hierarchy on this host: skipped");
+        return;
+    };
+    let rt = Runtime::new();
+    let root = Some(rt.root());
+    let mut bundle = user.bundle(&["sh", "-c", "cat /proc/self/cgroup; sleep 60"]);
+    let path = cg.path_for("ctr");
+    bundle.edit(|c| c["linux"]["cgroupsPath"] = json!(path));
+    let id = rt.new_id();
+    let out_file = user.dir.join("out");
+    let mut run =
+        cg.run_inside(&user.runtime(root, &["run", "-d", "--bundle", bundle.path_str(), &id]));
+    run.stdout(fs::File::create(&out_file).unwrap());
+    let (code, err) = detached_keeping_stdout(run);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("warning"), "{err}");
+    let shown = wait_until(Duration::from_secs(5), || {
+        fs::read_to_string(&out_file).is_ok_and(|t| t.lines().any(|l| l == format!("0::{path}")))
+    });
+    assert!(shown, "not in {path}: {:?}", fs::read_to_string(&out_file));
+    user.run_ok(root, &["pause", &id]);
+    assert_eq!(user.state(root, &id)["status"], "paused");
+    user.run_ok(root, &["resume", &id]);
+    assert_eq!(user.state(root, &id)["status"], "running");
+    user.run_ok(root, &["delete", "--force", &id]);
+    assert!(
+        !cg.dir.join("ctr").exists(),
+        "the container's cgroup is left"
+    );
+    assert_nothing_left(&rt, &bundle, &id);
+    user.assert_no_processes();
+}
+
+/// Like the harness's `detached`, but stdout stays where the command has it.
+fn detached_keeping_stdout(mut cmd: Command) -> (i32, String) {
+    let err_path = PathBuf::from(format!("/tmp/{}.stderr", unique_id()));
+    cmd.stderr(fs::File::create(&err_path).expect("stderr file"));
+    let mut child = cmd.spawn().expect("spawn");
+    let status = wait_child(&mut child, COMMAND_TIMEOUT);
+    let stderr = fs::read_to_string(&err_path).unwrap_or_default();
+    let _ = fs::remove_file(&err_path);
+    (status.and_then(|s| s.code()).unwrap_or(-1), stderr)
+}
