@@ -807,3 +807,40 @@ fn detached_keeping_stdout(mut cmd: Command) -> (i32, String) {
     let _ = fs::remove_file(&err_path);
     (status.and_then(|s| s.code()).unwrap_or(-1), stderr)
 }
+
+#[test]
+fn kill_all_without_a_cgroup_reaches_the_whole_pid_namespace() {
+    let user = TestUser::new();
+    let rt = Runtime::new();
+    let root = Some(rt.root());
+    // The init (pid 1 inside) ignores SIGTERM; its child does not.
+    let bundle = user.bundle(&["sh", "-c", "sleep 100 & exec sleep 200"]);
+    let id = rt.new_id();
+    let (code, err) =
+        detached(user.runtime(root, &["run", "-d", "--bundle", bundle.path_str(), &id]));
+    assert_eq!(code, 0, "{err}");
+    let pids = || -> Vec<Value> {
+        let text = user.run_ok(root, &["ps", "--format", "json", &id]);
+        serde_json::from_str::<Value>(&text)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    assert!(
+        wait_until(Duration::from_secs(5), || pids().len() == 2),
+        "{:?}",
+        pids()
+    );
+    user.run_ok(root, &["kill", "--all", &id, "TERM"]);
+    let init = user.state(root, &id)["pid"].clone();
+    assert!(
+        wait_until(Duration::from_secs(5), || pids() == [init.clone()]),
+        "{:?}",
+        pids()
+    );
+    assert_eq!(user.state(root, &id)["status"], "running");
+    user.run_ok(root, &["delete", "--force", &id]);
+    assert_nothing_left(&rt, &bundle, &id);
+    user.assert_no_processes();
+}

@@ -2,9 +2,11 @@
 //! process in its init's pid namespace. When the container shares the runtime's pid namespace,
 //! only the init is known to be its.
 
+use crate::sys::process::process_state;
 use std::os::unix::fs::MetadataExt;
 
 /// The host pids of the container whose init is `init`, sorted (empty once the init is gone).
+/// Zombies are left out, as a cgroup's process list leaves them out.
 pub fn members(init: libc::pid_t) -> Vec<libc::pid_t> {
     let ns_of = |pid: &str| {
         std::fs::metadata(format!("/proc/{pid}/ns/pid"))
@@ -23,6 +25,7 @@ pub fn members(init: libc::pid_t) -> Vec<libc::pid_t> {
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse().ok())
         .filter(|pid: &libc::pid_t| ns_of(&pid.to_string()) == Some(theirs))
+        .filter(|pid| !matches!(process_state(*pid), Some('Z' | 'X')))
         .collect();
     pids.sort_unstable();
     pids
