@@ -844,3 +844,31 @@ fn kill_all_without_a_cgroup_reaches_the_whole_pid_namespace() {
     assert_nothing_left(&rt, &bundle, &id);
     user.assert_no_processes();
 }
+
+#[test]
+fn container_root_mapped_away_from_the_user_is_one_clear_error() {
+    let user = TestUser::new();
+    let rt = Runtime::new();
+    let (su, sg) = (user.subuid, user.subgid);
+    let mut bundle = user.bundle(&["true"]);
+    // Allowed by /etc/subuid, but the runtime could not hand its exec fifo to that uid.
+    bundle.edit(|c| {
+        c["linux"]["uidMappings"] = mappings(&[(0, su.0, su.1)]);
+        c["linux"]["gidMappings"] = mappings(&[(0, sg.0, sg.1)]);
+    });
+    let id = rt.new_id();
+    let before = HostSnapshot::take(&rt, &bundle, &[&id]);
+    let out = user.output(
+        Some(rt.root()),
+        &["run", "--bundle", bundle.path_str(), &id],
+    );
+    assert_ne!(exit_code(&out), 0);
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("linux.uidMappings") && err.contains(&format!("host uid {}", su.0)),
+        "{err}"
+    );
+    HostSnapshot::take(&rt, &bundle, &[&id]).assert_same_as(&before);
+    user.assert_no_processes();
+}
