@@ -24,6 +24,9 @@ pub struct CreateOptions {
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
+    /// runc's global `--rootless`: skip a cgroup we may not create (`Some(true)`), never
+    /// (`Some(false)`), or only when not root (`None`, auto). See rootless/cgroup.rs.
+    pub rootless: Option<bool>,
 }
 
 /// `coracle-runtime create`: the container is created and its init parked when this returns.
@@ -49,6 +52,7 @@ pub(crate) fn create_container(
         .unwrap_or(false);
     terminal::check_combination(terminal, !foreground, opts.console_socket.as_deref())?;
     let ns = Namespaces::from_spec(&bundle.spec)?;
+    crate::rootless::check(&bundle.spec, &ns)?;
     // Compiled here, before anything exists: a bad profile fails `create` cleanly and the init
     // only loads the program.
     let seccomp = match bundle
@@ -113,18 +117,22 @@ fn build(
     let cgroups_path = linux
         .and_then(|l| l.cgroups_path().as_ref())
         .map(|p| p.to_string_lossy().into_owned());
-    let cgroup = Cgroup::create(
-        cgroups_path.as_deref().unwrap_or(""),
-        id,
-        linux.and_then(|l| l.resources().as_ref()),
-    )
-    .map_err(|e| {
-        crate::Error::msg(format!(
-            "linux.cgroupsPath: creating the container's cgroup: {e}"
-        ))
-    })?;
-    let cgroup = &*cgroup_slot.insert(cgroup);
-    let hierarchies = cgroup.hierarchies();
+    let resources = linux.and_then(|l| l.resources().as_ref());
+    // Rootless without a delegated cgroup, the container may run without one (rootless/cgroup.rs).
+    let mut warning = None;
+    let cgroup = match Cgroup::create(cgroups_path.as_deref().unwrap_or(""), id, resources) {
+        Ok(cg) => Some(&*cgroup_slot.insert(cg)),
+        Err(e) => {
+            warning = Some(crate::rootless::cgroup::on_create_error(
+                id,
+                e,
+                resources,
+                opts.rootless,
+            )?);
+            None
+        }
+    };
+    let hierarchies = cgroup.map(Cgroup::hierarchies).unwrap_or_default();
 
     let mut record = State {
         id: id.to_string(),
@@ -139,7 +147,7 @@ fn build(
             .unwrap_or_default()
             .into_iter()
             .collect(),
-        cgroup_path: cgroup.path().to_string(),
+        cgroup_path: cgroup.map(|c| c.path().to_string()).unwrap_or_default(),
         hooks: spec.hooks().clone(),
     };
     let h = spec.hooks().as_ref();
@@ -176,6 +184,9 @@ fn build(
         seccomp,
     };
     let join = |pid, born_in_unified: bool| {
+        let Some(cgroup) = cgroup else {
+            return Ok(());
+        };
         let joined = if born_in_unified {
             cgroup.add_process_v1(pid)
         } else {
@@ -184,7 +195,7 @@ fn build(
         joined.map_err(|e| crate::Error::msg(format!("joining cgroup {}: {e}", cgroup.path())))
     };
     let cgroup_join = spawn::CgroupJoin {
-        unified: cgroup.unified_path(),
+        unified: cgroup.and_then(Cgroup::unified_path),
         join: &join,
     };
     let runtime_hooks = |pid| {
@@ -228,6 +239,9 @@ fn build(
         let _ = crate::sys::process::kill(spawned.pid, libc::SIGKILL);
         let _ = crate::sys::process::waitpid(spawned.pid, false);
         return Err(e);
+    }
+    if let Some(w) = warning {
+        eprintln!("{w}");
     }
     Ok(spawned)
 }

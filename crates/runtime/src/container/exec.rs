@@ -92,9 +92,19 @@ pub fn exec(rt: &Runtime, id: &str, opts: &ExecOptions) -> Result<i32> {
     let tty = proc_.terminal() == Some(true);
     terminal::check_combination(tty, opts.detach, opts.console_socket.as_deref())?;
 
-    let joins = open_namespaces(st.pid, &CHILD_ORDER)?;
-    let parent_joins = open_namespaces(st.pid, &PARENT_ORDER)?;
-    let cgroup = cgroups::Cgroup::open(&st.cgroup_path);
+    let mut joins = open_namespaces(st.pid, &CHILD_ORDER)?;
+    let mut parent_joins = open_namespaces(st.pid, &PARENT_ORDER)?;
+    if crate::rootless::is_rootless() {
+        // Unprivileged, setns(pid) needs CAP_SYS_ADMIN in our own user namespace too: we have it
+        // only once in the container's (which we own). So the parent joins that one first.
+        if let Some(i) = joins
+            .iter()
+            .position(|j| j.kind == LinuxNamespaceType::User)
+        {
+            parent_joins.insert(0, joins.remove(i));
+        }
+    }
+    let cgroup = st.cgroup();
     let console = opts
         .console_socket
         .as_deref()
@@ -120,7 +130,8 @@ pub fn exec(rt: &Runtime, id: &str, opts: &ExecOptions) -> Result<i32> {
         seccomp: seccomp.as_ref(),
     };
     let (parent, chan) = channel::pair()?;
-    let (forked, born_in_unified) = spawn::clone(0, cgroup.unified_path())?;
+    let (forked, born_in_unified) =
+        spawn::clone(0, cgroup.as_ref().and_then(|c| c.unified_path()))?;
     let pid = match forked {
         Forked::Child => {
             drop(parent);
@@ -130,12 +141,14 @@ pub fn exec(rt: &Runtime, id: &str, opts: &ExecOptions) -> Result<i32> {
     };
     drop(chan);
     let started = (|| -> Result<Option<OwnedFd>> {
-        let joined = if born_in_unified {
-            cgroup.add_process_v1(pid)
-        } else {
-            cgroup.add_process(pid)
-        };
-        joined.map_err(|e| Error::msg(format!("joining cgroup {}: {e}", cgroup.path())))?;
+        if let Some(cgroup) = &cgroup {
+            let joined = if born_in_unified {
+                cgroup.add_process_v1(pid)
+            } else {
+                cgroup.add_process(pid)
+            };
+            joined.map_err(|e| Error::msg(format!("joining cgroup {}: {e}", cgroup.path())))?;
+        }
         parent.send(&Msg::CgroupJoined)?;
         let mut master = None;
         // The child's end is close-on-exec: EOF means the exec happened.

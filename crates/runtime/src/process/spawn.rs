@@ -189,8 +189,18 @@ fn give_fifo_to_ns_root(cfg: &InitConfig, pid: libc::pid_t) -> Result<()> {
     // The init makes its exec symlink there (security/self_exec.rs).
     let exec_dir = crate::security::self_exec::exec_dir_path(cfg.fifo);
     for path in [cfg.fifo, exec_dir.as_path()] {
-        std::os::unix::fs::chown(path, uid, gid)
-            .context(|| format!("giving {} to the container's root", path.display()))?;
+        match std::os::unix::fs::chown(path, uid, gid) {
+            // Rootless, only ids of one's own can be given.
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) && crate::rootless::is_rootless() => {
+                return Err(Error::msg(format!(
+                    "linux.uidMappings: container uid 0 maps to host uid {}, which an unprivileged \
+                     caller cannot give files to: map container uid 0 to your own uid (as `spec \
+                     --rootless` does) and other ids to your subordinate ranges",
+                    uid.map_or_else(|| "(none)".into(), |u| u.to_string())
+                )))
+            }
+            r => r.context(|| format!("giving {} to the container's root", path.display()))?,
+        }
     }
     Ok(())
 }
