@@ -221,6 +221,46 @@ fn run_with_notify_and_wait_killable_recv() {
     assert_eq!(agent.states(1)[0]["state"]["id"], id.as_str());
 }
 
+/// In a new user namespace the init loads the filter as the namespace's root (CAP_SYS_ADMIN
+/// there is enough); the agent still gets the fd and answers.
+#[test]
+fn notify_in_a_user_namespace() {
+    let rt = Runtime::new();
+    let agent = Agent::start();
+    let maps = json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
+    let b = bundle(
+        &["sh", "-c", &format!("{SCRIPT}cat /out")],
+        agent.profile(),
+        true,
+    )
+    .config(|c| {
+        let list = c["linux"]["namespaces"].as_array_mut().unwrap();
+        list.push(json!({ "type": "user" }));
+        c["linux"]["uidMappings"] = maps.clone();
+        c["linux"]["gidMappings"] = maps.clone();
+    });
+    chown_tree(&b.rootfs(), 100000);
+    let (id, out) = rt.run(&b);
+    let text = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(exit_code(&out), 0, "{text}");
+    assert_nothing_left(&rt, &b, &id);
+    check_answers(&text);
+    assert_eq!(agent.states(1)[0]["state"]["id"], id.as_str());
+}
+
+/// Give a rootfs to the user namespace's root (host id `id`).
+fn chown_tree(dir: &std::path::Path, id: u32) {
+    std::os::unix::fs::lchown(dir, Some(id), Some(id)).unwrap();
+    for e in fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            chown_tree(&e.path(), id);
+        } else {
+            std::os::unix::fs::lchown(e.path(), Some(id), Some(id)).unwrap();
+        }
+    }
+}
+
 /// A process added with `exec` loads its own filter: its listener fd reaches the agent with the
 /// container's state (running, the init's pid) and the exec'd process's pid; its mkdirs are
 /// answered. Once the agent is gone, `exec` fails with one line naming listenerPath.
