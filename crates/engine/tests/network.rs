@@ -221,6 +221,7 @@ fn two_containers_reach_each_other_by_ip_and_name() {
             .starts_with(subnet.trim_end_matches("0/24")),
         "{a_ip} not in {subnet}"
     );
+    env.nets.check(&a_id).expect("CNI CHECK of a healthy attachment");
     let veths = bridge_ports(&bridge);
     assert_eq!(veths.len(), 2, "{veths:?}");
     assert_eq!(leases(&env, &net).len(), 2);
@@ -392,7 +393,7 @@ fn port_held_by_a_host_service_is_refused_first() {
     let id = unique("busy");
     let err = env
         .nets
-        .attach(&req(&id, &[net.clone()], &ports))
+        .attach(&req(&id, std::slice::from_ref(&net), &ports))
         .unwrap_err()
         .to_string();
     assert!(
@@ -429,7 +430,7 @@ fn failing_plugin_is_one_error_and_leaves_nothing() {
     let id = unique("bad");
     let err = env
         .nets
-        .attach(&req(&id, &[net.clone()], &ports))
+        .attach(&req(&id, std::slice::from_ref(&net), &ports))
         .unwrap_err()
         .to_string();
     eprintln!("failing plugin: {err}");
@@ -470,7 +471,9 @@ fn network_in_use_cannot_be_removed() {
     let env = Env::new();
     let (net, bridge) = env.network();
     let id = unique("user");
-    env.nets.attach(&req(&id, &[net.clone()], &[])).unwrap();
+    env.nets
+        .attach(&req(&id, std::slice::from_ref(&net), &[]))
+        .unwrap();
     let err = env.nets.remove(&net).unwrap_err().to_string();
     assert_eq!(err, format!("network {net}: in use by container(s) {id}"));
     assert!(link_exists(&bridge));
@@ -520,7 +523,8 @@ fn create_ls_inspect_and_bad_input() {
         "{err}"
     );
     assert!(matches!(
-        env.nets.attach(&req("x2", &[other.clone()], &[])),
+        env.nets
+            .attach(&req("x2", std::slice::from_ref(&other), &[])),
         Err(Error::NotFound(_))
     ));
     env.nets.remove(&net).unwrap();
