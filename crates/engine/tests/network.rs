@@ -4,7 +4,7 @@
 //! host, and checks the host for leftovers (veths on its bridge, netns files, iptables rules,
 //! IPAM leases) after detaching.
 
-use engine::network::{AttachRequest, Error, NetworkConfig, Networks, PortMapping};
+use engine::network::{AttachRequest, Error, NetworkConfig, Networks, PortMapping, Subnet};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -56,6 +56,11 @@ impl Env {
         let dir = std::env::temp_dir().join(unique("env"));
         let mut cfg = NetworkConfig::new(dir.join("state"), dir.join("run"));
         cfg.bridge_prefix = "crt-".into();
+        // The default network too gets a test bridge and a test subnet (never coracle0/10.88).
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        cfg.default_bridge = format!("crt-d{}-{n}", std::process::id() % 100_000);
+        cfg.default_subnet =
+            Subnet::parse(&format!("10.214.{}.0/24", std::process::id() % 250)).unwrap();
         let ip_forward = std::fs::read_to_string(IP_FORWARD).ok();
         Env {
             dir,
@@ -89,6 +94,12 @@ impl Drop for Env {
         }
         for net in self.nets.list().unwrap_or_default() {
             let _ = self.nets.remove(&net.name);
+        }
+        let default = &self.nets.config().default_bridge;
+        if link_exists(default) {
+            let _ = Command::new("ip")
+                .args(["link", "delete", default])
+                .status();
         }
         let _ = std::fs::remove_dir_all(&self.dir);
         let veths = std::fs::read_dir("/sys/class/net")
@@ -221,7 +232,9 @@ fn two_containers_reach_each_other_by_ip_and_name() {
             .starts_with(subnet.trim_end_matches("0/24")),
         "{a_ip} not in {subnet}"
     );
-    env.nets.check(&a_id).expect("CNI CHECK of a healthy attachment");
+    env.nets
+        .check(&a_id)
+        .expect("CNI CHECK of a healthy attachment");
     let veths = bridge_ports(&bridge);
     assert_eq!(veths.len(), 2, "{veths:?}");
     assert_eq!(leases(&env, &net).len(), 2);
@@ -547,4 +560,28 @@ fn none_network_has_only_loopback_up() {
     assert!(links.contains("lo:") && links.contains("UP"), "{links}");
     env.nets.detach(&id).unwrap();
     assert!(!ns.exists());
+}
+
+#[test]
+fn default_network_is_bridge_and_created_on_first_use() {
+    let env = Env::new();
+    let id = unique("dflt");
+    let att = env.nets.attach(&req(&id, &[], &[])).unwrap();
+    assert_eq!(att.ips[0].network, "bridge");
+    assert_eq!(att.ips[0].ifname, "eth0");
+    let info = env.nets.inspect("bridge").unwrap();
+    let subnet = Subnet::parse(&info.subnet.clone().unwrap()).unwrap();
+    assert_eq!(subnet, env.nets.config().default_subnet);
+    assert!(subnet.contains(att.ips[0].ip));
+    assert_eq!(
+        info.bridge.as_deref(),
+        Some(env.nets.config().default_bridge.as_str())
+    );
+    assert_eq!(info.containers.as_slice(), std::slice::from_ref(&id));
+    let bridge = info.bridge.unwrap();
+    assert_eq!(bridge_ports(&bridge).len(), 1);
+    assert!(e(env.nets.remove("bridge")).contains("built-in"));
+    env.nets.detach(&id).unwrap();
+    assert!(bridge_ports(&bridge).is_empty());
+    assert!(env.nets.inspect("bridge").unwrap().containers.is_empty());
 }
