@@ -585,3 +585,26 @@ fn default_network_is_bridge_and_created_on_first_use() {
     assert!(bridge_ports(&bridge).is_empty());
     assert!(env.nets.inspect("bridge").unwrap().containers.is_empty());
 }
+
+#[test]
+fn missing_plugin_binaries_are_one_error_and_leave_nothing() {
+    let env = Env::new();
+    let (net, bridge) = env.network();
+    let mut cfg = env.nets.config().clone();
+    let empty = env.dir.join("no-plugins");
+    std::fs::create_dir_all(&empty).unwrap();
+    cfg.cni_path = vec![empty.clone()];
+    let nets = Networks::new(cfg);
+    let id = unique("noplug");
+    let err = e(nets.attach(&req(&id, std::slice::from_ref(&net), &[])));
+    assert_eq!(
+        err,
+        format!(
+            "network loopback: plugin loopback: plugin binary not found in {} (install containernetworking-plugins)",
+            empty.display()
+        )
+    );
+    assert!(!nets.config().run_dir.join("netns").join(&id).exists());
+    assert!(!nets.config().run_dir.join("net").join(&id).exists());
+    assert!(bridge_ports(&bridge).is_empty() && leases(&env, &net).is_empty());
+}

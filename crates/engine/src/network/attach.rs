@@ -54,6 +54,8 @@ struct Joined {
     list: Value,
     result: Option<Value>,
     ip: Option<Ipv4Addr>,
+    /// Plugins of `list` that ran ADD; None while it runs (a crash then DELs them all).
+    ran: Option<usize>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -62,7 +64,8 @@ struct Record {
     name: String,
     hostname: String,
     netns: Option<PathBuf>,
-    loopback: bool,
+    /// The loopback plugin's run on `lo` (every attachment with a netns).
+    loopback: Option<Joined>,
     networks: Vec<Joined>,
     ports: Vec<PortMapping>,
 }
@@ -124,7 +127,7 @@ impl Networks {
                 .map(String::from)
                 .unwrap_or_else(|| req.container_id.chars().take(12).collect()),
             netns: None,
-            loopback: false,
+            loopback: None,
             networks: vec![],
             ports: req.ports.to_vec(),
         };
@@ -226,15 +229,8 @@ impl Networks {
             rec.netns = Some(path.clone());
             self.save_record(rec)?;
             netns::create(&path)?;
-            rec.loopback = true;
-            self.save_record(rec)?;
-            let inv = Invocation {
-                container_id: &rec.id,
-                netns: &path,
-                ifname: "lo",
-                port_mappings: &[],
-            };
-            self.cni().add_list(&loopback_list(), &inv)?;
+            let lo = self.run_add(rec, "loopback".into(), "lo".into(), loopback_list(), &[]);
+            rec.loopback = Some(lo?);
         }
         for (i, (network, list)) in lists.into_iter().enumerate() {
             self.join(rec, i, network, list)?;
@@ -296,34 +292,67 @@ impl Networks {
         })
     }
 
-    /// ADD one network's list; the record names it before the ADD so a failure is undone.
+    /// ADD one network's list as interface `eth<index>`.
     fn join(&self, rec: &mut Record, index: usize, network: String, list: Value) -> Result<()> {
-        let ifname = format!("eth{index}");
-        rec.networks.push(Joined {
-            network,
-            ifname: ifname.clone(),
-            list: list.clone(),
-            result: None,
-            ip: None,
-        });
-        self.save_record(rec)?;
         let pm = if index == 0 {
             ports_cni(&rec.ports)
         } else {
             vec![]
         };
+        let joined = self.run_add(rec, network, format!("eth{index}"), list, &pm);
+        rec.networks.push(joined?);
+        self.save_record(rec)
+    }
+
+    /// Run one list's ADD. The record names the list (with `ran` unknown) before the ADD, and
+    /// the returned entry — in `Err` too — says how far it got, so teardown DELs exactly that.
+    fn run_add(
+        &self,
+        rec: &mut Record,
+        network: String,
+        ifname: String,
+        list: Value,
+        pm: &[Value],
+    ) -> std::result::Result<Joined, Error> {
+        let mut joined = Joined {
+            network,
+            ifname,
+            list,
+            result: None,
+            ip: None,
+            ran: None,
+        };
+        let mut pending = rec.clone();
+        if joined.ifname == "lo" {
+            pending.loopback = Some(joined.clone());
+        } else {
+            pending.networks.push(joined.clone());
+        }
+        self.save_record(&pending)?;
         let ns = rec.netns.clone().unwrap_or_default();
         let inv = Invocation {
             container_id: &rec.id,
             netns: &ns,
-            ifname: &ifname,
-            port_mappings: &pm,
+            ifname: &joined.ifname,
+            port_mappings: pm,
         };
-        let result = self.cni().add_list(&list, &inv)?;
-        let last = rec.networks.last_mut().expect("pushed");
-        last.ip = first_ipv4(&result);
-        last.result = Some(result);
-        self.save_record(rec)
+        match self.cni().add_list(&joined.list, &inv) {
+            Ok(result) => {
+                joined.ran = joined.list["plugins"].as_array().map(Vec::len);
+                joined.ip = first_ipv4(&result);
+                joined.result = Some(result);
+                Ok(joined)
+            }
+            Err(p) => {
+                joined.ran = Some(p.ran);
+                if joined.ifname == "lo" {
+                    rec.loopback = Some(joined);
+                } else {
+                    rec.networks.push(joined);
+                }
+                Err(p.error)
+            }
+        }
     }
 
     fn teardown(&self, rec: &Record) -> Result<()> {
@@ -346,17 +375,20 @@ impl Networks {
                 ifname: &j.ifname,
                 port_mappings: &pm,
             };
-            keep(self.cni().del_list(&j.list, &inv, j.result.as_ref()));
+            keep(self.cni().del_list(&j.list, &inv, j.result.as_ref(), j.ran));
             keep(members::remove(self, &j.network, &rec.id));
         }
-        if rec.loopback {
+        if let Some(lo) = &rec.loopback {
             let inv = Invocation {
                 container_id: &rec.id,
                 netns: &ns,
                 ifname: "lo",
                 port_mappings: &[],
             };
-            keep(self.cni().del_list(&loopback_list(), &inv, None));
+            keep(
+                self.cni()
+                    .del_list(&lo.list, &inv, lo.result.as_ref(), lo.ran),
+            );
         }
         if let Some(path) = &rec.netns {
             keep(netns::remove(path));

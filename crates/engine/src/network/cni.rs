@@ -41,15 +41,33 @@ pub struct Cni<'a> {
 }
 
 impl Cni<'_> {
-    /// ADD every plugin in order; returns the last plugin's result. On failure the caller must
-    /// [`Cni::del_list`]: earlier plugins (and the failing one) may have changed the host.
-    pub fn add_list(&self, list: &Value, inv: &Invocation<'_>) -> Result<Value> {
+    /// ADD every plugin in order; returns the last plugin's result. All binaries are looked up
+    /// first, so a missing one fails before anything runs. On failure, [`Partial::ran`] plugins
+    /// (the failing one included) may have changed the host: the caller must DEL them.
+    pub fn add_list(
+        &self,
+        list: &Value,
+        inv: &Invocation<'_>,
+    ) -> std::result::Result<Value, Partial> {
+        let partial = |ran| move |error| Partial { error, ran };
+        let plugins = plugins(list).map_err(partial(0))?;
+        for plugin in plugins {
+            let ty = plugin["type"].as_str().unwrap_or_default();
+            self.find(ty)
+                .map_err(|msg| plugin_error(list, ty, msg))
+                .map_err(partial(0))?;
+        }
         let mut prev: Option<Value> = None;
-        for plugin in plugins(list)? {
-            let out = self.exec(CniCommand::Add, list, plugin, prev.as_ref(), inv)?;
+        for (i, plugin) in plugins.iter().enumerate() {
+            let out = self
+                .exec(CniCommand::Add, list, plugin, prev.as_ref(), inv)
+                .map_err(partial(i + 1))?;
             prev = Some(out);
         }
-        prev.ok_or_else(|| Error::Invalid(format!("network {}: no plugins", name(list))))
+        prev.ok_or_else(|| Partial {
+            error: Error::Invalid(format!("network {}: no plugins", name(list))),
+            ran: 0,
+        })
     }
 
     /// CHECK every plugin in order against the result of ADD.
@@ -60,16 +78,20 @@ impl Cni<'_> {
         Ok(())
     }
 
-    /// DEL every plugin in reverse order, all of them even when one fails (so a partial ADD is
-    /// undone as far as possible); returns the first error.
+    /// DEL the first `ran` plugins (all when unknown, e.g. after a crash during ADD) in reverse
+    /// order, every one even when one fails, so a partial ADD is undone as far as possible;
+    /// returns the first error.
     pub fn del_list(
         &self,
         list: &Value,
         inv: &Invocation<'_>,
         result: Option<&Value>,
+        ran: Option<usize>,
     ) -> Result<()> {
         let mut first = None;
-        for plugin in plugins(list)?.iter().rev() {
+        let plugins = plugins(list)?;
+        let ran = ran.unwrap_or(plugins.len()).min(plugins.len());
+        for plugin in plugins[..ran].iter().rev() {
             if let Err(e) = self.exec(CniCommand::Del, list, plugin, result, inv) {
                 first.get_or_insert(e);
             }
@@ -86,11 +108,7 @@ impl Cni<'_> {
         inv: &Invocation<'_>,
     ) -> Result<Value> {
         let ty = plugin["type"].as_str().unwrap_or_default();
-        let fail = |msg: String| Error::Plugin {
-            network: name(list).into(),
-            plugin: ty.into(),
-            msg,
-        };
+        let fail = |msg: String| plugin_error(list, ty, msg);
         let bin = self.find(ty).map_err(fail)?;
         let conf = plugin_config(list, plugin, prev, inv);
         let cni_path = std::env::join_paths(self.path).map_err(|e| fail(e.to_string()))?;
@@ -144,6 +162,22 @@ impl Cni<'_> {
                     dirs.join(":")
                 )
             })
+    }
+}
+
+/// How far a failed ADD got.
+#[derive(Debug)]
+pub struct Partial {
+    pub error: Error,
+    /// Plugins started (the failing one included).
+    pub ran: usize,
+}
+
+fn plugin_error(list: &Value, ty: &str, msg: String) -> Error {
+    Error::Plugin {
+        network: name(list).into(),
+        plugin: ty.into(),
+        msg,
     }
 }
 
