@@ -9,6 +9,7 @@
 
 use super::cni::{Cni, Invocation};
 use super::files::{self, HostEntry};
+use super::record::{Joined, Record};
 use super::{
     io_err, members, netns, Error, Networks, PortMapping, Result, DEFAULT_NETWORK, HOST, NONE,
 };
@@ -46,30 +47,6 @@ pub struct Attachment {
     pub resolv_conf: PathBuf,
 }
 
-/// One network joined (or being joined) by a container.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Joined {
-    network: String,
-    ifname: String,
-    list: Value,
-    result: Option<Value>,
-    ip: Option<Ipv4Addr>,
-    /// Plugins of `list` that ran ADD; None while it runs (a crash then DELs them all).
-    ran: Option<usize>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Record {
-    id: String,
-    name: String,
-    hostname: String,
-    netns: Option<PathBuf>,
-    /// The loopback plugin's run on `lo` (every attachment with a netns).
-    loopback: Option<Joined>,
-    networks: Vec<Joined>,
-    ports: Vec<PortMapping>,
-}
-
 #[derive(Debug)]
 enum Mode {
     None,
@@ -82,14 +59,6 @@ fn loopback_list() -> Value {
 }
 
 impl Networks {
-    fn container_dir(&self, id: &str) -> PathBuf {
-        self.cfg.run_dir.join("net").join(id)
-    }
-
-    fn netns_path(&self, id: &str) -> PathBuf {
-        self.cfg.run_dir.join("netns").join(id)
-    }
-
     fn cni(&self) -> Cni<'_> {
         Cni {
             path: &self.cfg.cni_path,
@@ -448,48 +417,6 @@ impl Networks {
             }
         }
         Ok(())
-    }
-
-    fn record_path(&self, id: &str) -> PathBuf {
-        self.container_dir(id).join("network.json")
-    }
-
-    fn save_record(&self, rec: &Record) -> Result<()> {
-        super::atomic::write(
-            &self.record_path(&rec.id),
-            &serde_json::to_vec_pretty(rec).expect("json"),
-        )
-    }
-
-    fn read_record(&self, id: &str) -> Result<Option<Record>> {
-        let p = self.record_path(id);
-        match std::fs::read(&p) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io_err(&p)(e)),
-            Ok(t) => serde_json::from_slice(&t)
-                .map(Some)
-                .map_err(|e| Error::Invalid(format!("{}: {e}", p.display()))),
-        }
-    }
-
-    fn all_records(&self) -> Result<Vec<Record>> {
-        let dir = self.cfg.run_dir.join("net");
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            return Ok(vec![]);
-        };
-        let mut out = Vec::new();
-        for e in entries.flatten() {
-            if let Some(r) = e
-                .file_name()
-                .to_str()
-                .map(|id| self.read_record(id))
-                .transpose()?
-                .flatten()
-            {
-                out.push(r);
-            }
-        }
-        Ok(out)
     }
 }
 

@@ -9,6 +9,7 @@
 //! - [`files`]: per-container /etc/hosts, /etc/hostname, /etc/resolv.conf.
 //! - [`members`]: who is on which network (names for /etc/hosts, `network rm` of a used network).
 //! - [`attach`]: [`Networks::attach`] / [`Networks::detach`], the API `run` and `rm` call.
+//! - [`record`]: what an attach did, step by step, so detach (or a rollback) undoes exactly that.
 
 pub mod atomic;
 pub mod attach;
@@ -17,6 +18,7 @@ pub mod files;
 pub mod members;
 pub mod netns;
 pub mod ports;
+pub mod record;
 pub mod store;
 pub mod subnet;
 
