@@ -68,7 +68,7 @@ impl Digest {
 
     /// From oci-spec's type; refuses algorithms other than sha256.
     pub fn from_oci(d: &oci_spec::image::Digest) -> Result<Digest> {
-        Digest::parse(&d.to_string())
+        Digest::parse(d.as_ref())
     }
 }
 

@@ -43,11 +43,11 @@ impl Reference {
             None => (rest, None),
         };
         if let Some(t) = tag {
-            check_tag(t).map_err(|w| bad(w))?;
+            check_tag(t).map_err(bad)?;
         }
         let (domain, path) = split_domain(name);
-        check_domain(&domain).map_err(|w| bad(w))?;
-        check_path(&path).map_err(|w| bad(w))?;
+        check_domain(&domain).map_err(bad)?;
+        check_path(&path).map_err(bad)?;
         let tag = match (tag, &digest) {
             (Some(t), _) => Some(t.to_string()),
             (None, Some(_)) => None,
