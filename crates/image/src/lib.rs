@@ -15,5 +15,6 @@
 
 pub mod error;
 pub mod store;
+pub mod unpack;
 
 pub use error::{Error, Result};
