@@ -142,7 +142,19 @@ fn layer_from_tarball(store: &Store, path: &Path) -> Result<(NewLayer, Digest)> 
 }
 
 fn not_a_tarball(path: &Path, e: io::Error) -> Error {
-    Error::Other(format!("{}: not a valid tar archive: {e}", path.display()))
+    // The tar crate's messages can quote the bad bytes: keep one short line.
+    let msg: String = e
+        .to_string()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(80)
+        .collect();
+    Error::Other(format!(
+        "{}: not a valid tar archive: {msg}",
+        path.display()
+    ))
 }
 
 /// A config for a single layer on this host's platform.

@@ -28,7 +28,7 @@ pub fn run(root: &Path, args: &BundleArgs) -> Result<i32> {
         Made::Overlay => "overlay",
         Made::Copy => "copy",
     };
-    println!("{} ({how})", args.dir.display());
+    out!("{} ({how})", args.dir.display());
     Ok(0)
 }
 

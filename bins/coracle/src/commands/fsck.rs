@@ -10,9 +10,9 @@ pub fn run(root: &Path) -> Result<i32> {
     let store = Store::open_exclusive(root)?;
     let r = store.fsck()?;
     for p in &r.problems {
-        println!("problem: {p}");
+        out!("problem: {p}");
     }
-    println!(
+    out!(
         "{}: {} blobs, {} references, {} layers checked; {} leftover temp files removed",
         if r.problems.is_empty() {
             "clean"

@@ -32,23 +32,27 @@ pub fn run(root: &Path, args: &LsArgs) -> Result<i32> {
         for row in &rows {
             let id = &row["Id"].as_str().unwrap_or_default()[7..19];
             if seen.insert(id.to_string()) {
-                println!("{id}");
+                out!("{id}");
             }
         }
     } else if args.format == "json" {
-        println!(
+        out!(
             "{}",
             serde_json::to_string_pretty(&rows).expect("rows serialise")
         );
     } else {
-        println!(
+        out!(
             "{:<40} {:<16} {:<14} {:<22} {:>10}",
-            "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"
+            "REPOSITORY",
+            "TAG",
+            "IMAGE ID",
+            "CREATED",
+            "SIZE"
         );
         for row in &rows {
             let s = |k: &str| row[k].as_str().unwrap_or_default().to_string();
             let size = row["Size"].as_u64().unwrap_or(0);
-            println!(
+            out!(
                 "{:<40} {:<16} {:<14} {:<22} {:>10}",
                 s("Repository"),
                 s("Tag"),

@@ -12,6 +12,6 @@ pub fn run(root: &Path, args: &ImportArgs) -> Result<i32> {
     let store = Store::open(root)?;
     let cmd = (!args.cmd.is_empty()).then(|| args.cmd.clone());
     let target = image::import::import(&store, &args.source, &r, cmd)?;
-    println!("{}", store.image(&target)?.id());
+    out!("{}", store.image(&target)?.id());
     Ok(0)
 }

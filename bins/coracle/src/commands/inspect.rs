@@ -26,7 +26,7 @@ pub fn run(root: &Path, images: &[String]) -> Result<i32> {
             "Config": serde_json::to_value(&img.config).map_err(|e| Error::json("config", e))?,
         }));
     }
-    println!(
+    out!(
         "{}",
         serde_json::to_string_pretty(&out).map_err(|e| Error::json("inspect", e))?
     );

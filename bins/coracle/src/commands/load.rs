@@ -14,7 +14,7 @@ pub fn run(root: &Path, args: &LoadArgs) -> Result<i32> {
         None => archive::load_stream(&store, std::io::stdin().lock())?,
     };
     for r in refs {
-        println!("Loaded image: {r}");
+        out!("Loaded image: {r}");
     }
     Ok(0)
 }

@@ -1,6 +1,17 @@
 //! One file per command: clap has parsed the flags; each command opens the store, calls the
 //! image library and prints. They return the process exit code.
 
+/// println! that ends the process quietly when stdout is a closed pipe (`coracle images | head`).
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout(), $($t)*).is_err() {
+            std::process::exit(141);
+        }
+    }};
+}
+pub(crate) use out;
+
 mod bundle;
 mod fsck;
 mod images;

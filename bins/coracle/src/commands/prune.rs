@@ -8,9 +8,12 @@ use image::Result;
 pub fn run(root: &Path) -> Result<i32> {
     let store = Store::open_exclusive(root)?;
     let r = store.prune()?;
-    println!(
+    out!(
         "Deleted {} blobs ({} bytes), {} layers, {} leftover temp files",
-        r.blobs_removed, r.bytes_removed, r.layers_removed, r.temps_removed
+        r.blobs_removed,
+        r.bytes_removed,
+        r.layers_removed,
+        r.temps_removed
     );
     Ok(0)
 }

@@ -25,14 +25,15 @@ pub fn run(root: &Path, images: &[String]) -> Result<i32> {
     }
     for r in doomed {
         if store.remove_ref(&r)? {
-            println!("Untagged: {r}");
+            out!("Untagged: {r}");
         }
     }
     let report = store.prune()?;
     if report.blobs_removed > 0 {
-        println!(
+        out!(
             "Deleted: {} blobs, {} layers",
-            report.blobs_removed, report.layers_removed
+            report.blobs_removed,
+            report.layers_removed
         );
     }
     Ok(0)

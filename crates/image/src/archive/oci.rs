@@ -79,7 +79,7 @@ fn pick_platform(ar: &TarIndex, index: &Digest, shown: &str) -> Result<(Digest, 
     let idx: ImageIndex = serde_json::from_slice(&ar.read(&blob_name(index))?)
         .map_err(|e| Error::Other(format!("{shown}: index {index}: {e}")))?;
     for m in idx.manifests() {
-        if m.platform().as_ref().map_or(true, host_platform_matches)
+        if !matches!(m.platform(), Some(p) if !host_platform_matches(p))
             && m.media_type() != &MediaType::ImageIndex
         {
             return Ok((Digest::from_oci(m.digest())?, m.media_type().to_string()));
