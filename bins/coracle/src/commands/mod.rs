@@ -10,7 +10,6 @@ macro_rules! out {
         }
     }};
 }
-pub(crate) use out;
 
 mod bundle;
 mod fsck;
