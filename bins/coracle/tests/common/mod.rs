@@ -106,11 +106,16 @@ impl Env {
 }
 
 /// A minimal root: /bin/busybox with applet links, /etc/passwd and /etc/group (root and a
-/// `daemon` user 1:1 who is also in group `extra` 4242), /tmp.
+/// `daemon` user 1:1 who is also in group `extra` 4242), /tmp (1777).
 pub fn busybox_rootfs(dir: &Path) {
     std::fs::create_dir_all(dir.join("bin")).unwrap();
     std::fs::create_dir_all(dir.join("etc")).unwrap();
     std::fs::create_dir_all(dir.join("tmp")).unwrap();
+    std::fs::set_permissions(
+        dir.join("tmp"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o1777),
+    )
+    .unwrap();
     std::fs::copy("/bin/busybox", dir.join("bin/busybox")).unwrap();
     for applet in [
         "sh", "ls", "cat", "id", "echo", "true", "stat", "mount", "touch", "sleep",
