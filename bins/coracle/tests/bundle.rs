@@ -155,7 +155,6 @@ fn image_config_becomes_annotations_and_cmd() {
     assert_eq!(a["io.coracle.image.volumes"], "/data");
     let (ok, out) = run_bundle(&runtime_bin(), &env.path("state"), &bundle);
     assert!(ok && out.trim() == "sh", "{out}");
-    env.ok(&["unbundle", bundle.to_str().unwrap()]);
 
     // Bad targets: a non-empty dir is refused and kept as it was; an unknown user fails cleanly.
     let busy = env.path("busy");
