@@ -11,3 +11,4 @@
 //! - `registry`: the distribution-spec v2 client (pull, push, auth).
 //! - `bundle`: image config -> OCI runtime bundle.
 #![forbid(unsafe_code)]
+pub mod registry;
