@@ -1,6 +1,20 @@
-//! `coracle`: the engine's command line (Docker/Podman conventions).
+//! `coracle`: the engine's command line (Docker/Podman conventions). Parses flags, calls the
+//! image library, prints; every error is one line on stderr and a non-zero exit.
+
+mod cli;
+mod commands;
+mod progress;
+
+use clap::Parser;
 
 fn main() {
-    eprintln!("coracle: no commands yet");
-    std::process::exit(1);
+    let cli = cli::Cli::parse();
+    let code = match commands::dispatch(&cli) {
+        Ok(()) => 0,
+        Err(err) => {
+            eprintln!("coracle: {err}");
+            1
+        }
+    };
+    std::process::exit(code);
 }
