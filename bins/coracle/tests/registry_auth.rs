@@ -17,7 +17,7 @@ fn htpasswd_registry_login_pull_logout() {
     let built = oci::write_image(&layout, &oci::busybox_rootfs(work.path(), Path::new("/bin/busybox")), "amd64", "auth");
     oci::write_layout(&layout, "t", &[&built]);
     let reference = reg.reference("private/app:1");
-    run_ok(Command::new("skopeo").args(["copy", "--quiet", "--dest-tls-verify=false", "--dest-creds", &format!("{USER}:{PASSWORD}")]).arg(format!("oci:{}:t", layout.display())).arg(format!("docker://{reference}")));
+    run_ok(Command::new("skopeo").args(["copy", "--quiet", "--preserve-digests", "--dest-tls-verify=false", "--dest-creds", &format!("{USER}:{PASSWORD}")]).arg(format!("oci:{}:t", layout.display())).arg(format!("docker://{reference}")));
     let coracle = Coracle::new(work.path());
 
     let err = coracle.fails(&["pull", &reference]);

@@ -5,10 +5,16 @@
 //!
 //! Rooms (one concept per module):
 //! - `store`: content-addressed blobs (sha256), image references, unpacked layers shared by
-//!   images; every write atomic and durable; fsck and prune.
+//!   images; every write atomic and durable; fsck and prune. Its module docs are the contract
+//!   for everything that writes images (import, load, the registry client).
 //! - `unpack`: applying layer tarballs (whiteouts, links, devices, ownership, xattrs), never
 //!   writing outside the target.
 //! - `registry`: the distribution-spec v2 client (pull, push, auth).
 //! - `bundle`: image config -> OCI runtime bundle.
 #![forbid(unsafe_code)]
+
+pub mod error;
 pub mod registry;
+pub mod store;
+
+pub use error::{Error, Result};

@@ -180,12 +180,13 @@ impl Coracle {
         out
     }
 
-    /// Every regular file in the store whose name says it is temporary.
+    /// Every file in the store's temp area (ROOT/tmp) or named like a temp file.
     pub fn temp_files(&self) -> Vec<PathBuf> {
         let mut out = Vec::new();
+        let tmp = self.root.join("tmp");
         walk(&self.root, &mut |p| {
             let name = p.file_name().unwrap().to_string_lossy().to_string();
-            if name.contains("tmp") || name.starts_with('.') {
+            if p.starts_with(&tmp) || name.contains(".tmp") {
                 out.push(p.to_path_buf());
             }
         });
@@ -208,7 +209,7 @@ fn walk(dir: &Path, f: &mut dyn FnMut(&Path)) {
 /// `skopeo copy` without TLS checks (the test registries speak plain HTTP).
 pub fn skopeo_copy(src: &str, dst: &str, all: bool) {
     let mut c = Command::new("skopeo");
-    c.args(["copy", "--quiet", "--src-tls-verify=false", "--dest-tls-verify=false"]);
+    c.args(["copy", "--quiet", "--preserve-digests", "--src-tls-verify=false", "--dest-tls-verify=false"]);
     if all {
         c.arg("--all");
     }

@@ -1,7 +1,7 @@
 //! The registry client's errors: each one a single line that names what failed (the
 //! host, the reference, the blob or the document) so the CLI can print it as is.
 
-use super::digest::Digest;
+use crate::store::Digest;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -50,6 +50,14 @@ pub enum Error {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// Store failures (a blob that cannot be written, a reference that cannot be set) keep the
+/// store's own one-line message.
+impl From<crate::Error> for Error {
+    fn from(e: crate::Error) -> Error {
+        Error::Store(e.to_string())
+    }
+}
 
 impl Error {
     pub fn io(what: impl Into<String>, source: std::io::Error) -> Error {

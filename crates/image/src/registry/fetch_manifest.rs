@@ -1,7 +1,7 @@
 //! Fetching a manifest document by tag or digest, with its digest checked.
 
 use super::client::{expect_ok, read_limited, Body, Client};
-use super::digest::Digest;
+use crate::store::Digest;
 use super::error::{Error, Result};
 use super::manifest::{self, Manifest, ACCEPT};
 

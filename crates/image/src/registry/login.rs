@@ -4,7 +4,7 @@
 use super::authfile::{self, Credentials};
 use super::client::Client;
 use super::error::{Error, Result};
-use super::reference;
+use super::endpoint;
 use std::path::{Path, PathBuf};
 
 /// The auth file, or an error saying how to name one.
@@ -24,7 +24,7 @@ pub fn stored_credentials(registry: &str) -> Result<Option<Credentials>> {
 
 /// Checks the credentials with the registry, then stores them in `file`.
 pub fn login(registry: &str, creds: Credentials, tls_verify: bool, file: &Path) -> Result<()> {
-    let host = reference::api_host(registry);
+    let host = endpoint::api_host(registry);
     let client = Client::connect(host, tls_verify, Some(creds.clone()))?;
     client.verify_login()?;
     authfile::store(file, registry, &creds).map_err(Error::Store)

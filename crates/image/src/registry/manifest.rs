@@ -2,7 +2,7 @@
 //! config and layers of an image, and how an index (manifest list) names one image per
 //! platform.
 
-use super::digest::Digest;
+use crate::store::Digest;
 use super::error::{Error, Result};
 use super::platform::Platform;
 use serde::Deserialize;

@@ -1,7 +1,7 @@
 //! Progress of a pull or push, reported per blob; the CLI draws it (bars on a terminal,
 //! plain lines otherwise).
 
-use super::digest::Digest;
+use crate::store::Digest;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BlobKind {

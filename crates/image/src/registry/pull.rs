@@ -1,21 +1,19 @@
 //! `pull`: reference -> manifest (an index picks the platform) -> config and layers,
 //! downloaded in parallel into the store -> the manifest -> the reference. The reference
-//! is written last, so an interrupted pull leaves only unreferenced blobs (which the
-//! store's prune removes) and never an image that looks complete.
+//! is set last (and the store refuses it unless every blob is there), so an interrupted
+//! pull leaves only unreferenced blobs, which prune removes, and never a half image.
 
 use super::authfile::Credentials;
 use super::blob;
 use super::client::Client;
-use super::content::Content;
-use super::digest::Digest;
+use super::endpoint;
 use super::error::{Error, Result};
 use super::fetch_manifest::{self, Fetched};
 use super::manifest::{self, Descriptor, Manifest};
 use super::parallel;
 use super::platform::Platform;
 use super::progress::{BlobKind, Event, Progress};
-use super::reference::Reference;
-use std::io::Write as _;
+use crate::store::{Digest, Reference, Store, Target};
 
 pub struct PullOptions {
     /// The platform to pick from an index; the host's when `None`.
@@ -28,103 +26,53 @@ pub struct PullOptions {
 
 impl Default for PullOptions {
     fn default() -> Self {
-        PullOptions {
-            platform: None,
-            tls_verify: true,
-            credentials: None,
-            workers: parallel::DEFAULT_WORKERS,
-        }
+        PullOptions { platform: None, tls_verify: true, credentials: None, workers: parallel::DEFAULT_WORKERS }
     }
 }
 
 /// What a pull stored.
 #[derive(Debug)]
 pub struct Pulled {
-    /// The reference as recorded in the store (fully qualified).
-    pub reference: String,
     /// The image manifest's digest (the platform's, when the reference named an index).
     pub manifest: Digest,
     /// The platform picked from an index, if the reference named one.
     pub platform: Option<Platform>,
 }
 
-pub fn pull(
-    reference: &Reference,
-    opts: &PullOptions,
-    store: &dyn Content,
-    progress: &dyn Progress,
-) -> Result<Pulled> {
-    let client = Client::connect(
-        reference.api_host(),
-        opts.tls_verify,
-        opts.credentials.clone(),
-    )?;
+pub fn pull(reference: &Reference, opts: &PullOptions, store: &Store, progress: &dyn Progress) -> Result<Pulled> {
+    let client = Client::connect(endpoint::api_host(&reference.domain), opts.tls_verify, opts.credentials.clone())?;
     let name = reference.to_string();
-    let repo = &reference.repository;
-    let top = fetch_manifest::fetch(
-        &client,
-        repo,
-        &reference.manifest_ref(),
-        reference.digest.as_ref(),
-        &name,
-    )?;
+    let repo = &reference.path;
+    let top = fetch_manifest::fetch(&client, repo, &endpoint::manifest_ref(reference), reference.digest.as_ref(), &name)?;
     let (image, platform) = match &top.manifest {
         Manifest::Image(_) => (top, None),
         Manifest::Index(index) => {
             let want = opts.platform.clone().unwrap_or_else(Platform::host);
             let entry = manifest::select(index, &want, &format!("image {name}"))?;
-            let image = fetch_manifest::fetch(
-                &client,
-                repo,
-                entry.digest.as_str(),
-                Some(&entry.digest),
-                &name,
-            )?;
+            let image = fetch_manifest::fetch(&client, repo, entry.digest.as_str(), Some(&entry.digest), &name)?;
             (image, Some(want))
         }
     };
     let Manifest::Image(m) = &image.manifest else {
-        return Err(Error::Unsupported {
-            what: format!("image {name}"),
-            why: "an index inside an index".into(),
-        });
+        return Err(Error::Unsupported { what: format!("image {name}"), why: "an index inside an index".into() });
     };
-    progress.event(Event::Resolved {
-        reference: &name,
-        digest: &image.digest,
-    });
+    progress.event(Event::Resolved { reference: &name, digest: &image.digest });
     check_layer_types(&m.layers, &name)?;
-    let mut jobs: Vec<(&Descriptor, BlobKind)> = vec![(&m.config, BlobKind::Config)];
-    jobs.extend(m.layers.iter().map(|l| (l, BlobKind::Layer)));
-    parallel::for_each(&jobs, opts.workers, |(desc, kind)| {
-        blob::fetch(&client, repo, desc, *kind, store, progress)
-    })?;
+    let mut jobs: Vec<(&Descriptor, BlobKind)> = m.layers.iter().map(|l| (l, BlobKind::Layer)).collect();
+    jobs.push((&m.config, BlobKind::Config));
+    parallel::for_each(&jobs, opts.workers, |(desc, kind)| blob::fetch(&client, repo, desc, *kind, store, progress))?;
     store_manifest(&image, store)?;
-    store
-        .set_reference(&name, &image.digest)
-        .map_err(Error::Store)?;
-    Ok(Pulled {
-        reference: name,
-        manifest: image.digest,
-        platform,
-    })
+    let target = Target { media_type: image.media_type.clone(), digest: image.digest.clone(), size: image.bytes.len() as u64 };
+    store.set_ref(reference, &target)?;
+    Ok(Pulled { manifest: image.digest, platform })
 }
 
-/// The manifest itself is a blob too (its bytes, verified by `fetch`).
-fn store_manifest(image: &Fetched, store: &dyn Content) -> Result<()> {
-    if store.has_blob(&image.digest) {
-        return Ok(());
+/// The manifest itself is a blob too (its exact bytes, verified by `fetch`).
+fn store_manifest(image: &Fetched, store: &Store) -> Result<()> {
+    if !store.has_blob(&image.digest) {
+        store.put_blob(&image.bytes, Some(&image.digest))?;
     }
-    let mut w = store
-        .blob_writer(&image.digest, image.bytes.len() as u64)
-        .map_err(Error::Store)?;
-    w.write_all(&image.bytes).map_err(|e| {
-        Error::io(
-            format!("manifest {}: writing to the store", image.digest),
-            e,
-        )
-    })?;
-    w.commit().map_err(Error::Store)
+    Ok(())
 }
 
 /// Layer kinds we store (the unpacker reads tar, gzip and zstd). Foreign layers (fetched

@@ -5,13 +5,12 @@
 
 use super::authfile::Credentials;
 use super::client::{encode_query, expect_ok, Body, Client};
-use super::content::Content;
-use super::digest::Digest;
+use super::endpoint;
 use super::error::{Error, Result};
 use super::manifest::{self, Descriptor, Manifest};
 use super::parallel;
 use super::progress::{BlobKind, Event, Progress};
-use super::reference::Reference;
+use crate::store::{Digest, Reference, Store, Verify};
 use std::io::Read;
 
 pub struct PushOptions {
@@ -36,69 +35,41 @@ impl Default for PushOptions {
     }
 }
 
-/// Pushes the image `source` (a reference in the store) to `dest`; returns the manifest digest.
-pub fn push(
-    source: &Reference,
-    dest: &Reference,
-    opts: &PushOptions,
-    store: &dyn Content,
-    progress: &dyn Progress,
-) -> Result<Digest> {
-    let source_name = source.to_string();
-    let digest = store
-        .resolve(&source_name)
-        .map_err(Error::Store)?
-        .ok_or_else(|| Error::NotFound {
-            what: format!("image {source_name} in the local store"),
-        })?;
-    let bytes = read_blob(store, &digest)?;
-    let document = format!("manifest of {source_name}");
-    let media_type = manifest::media_type_of(None, &bytes, &document)?;
-    let Manifest::Image(m) = manifest::parse(&media_type, &bytes, &document)? else {
-        return Err(Error::Unsupported {
-            what: format!("image {source_name}"),
-            why: "pushing an index is not supported".into(),
-        });
+/// Pushes the stored image `source` (a reference, image ID or digest the store resolves)
+/// to `dest`; returns the manifest digest.
+pub fn push(source: &str, dest: &Reference, opts: &PushOptions, store: &Store, progress: &dyn Progress) -> Result<Digest> {
+    let (source_ref, target) = store.resolve(source)?;
+    let bytes = store.read_blob(&target.digest, Verify::Yes)?;
+    let document = format!("manifest {} of {source}", target.digest);
+    let Manifest::Image(m) = manifest::parse(&target.media_type, &bytes, &document)? else {
+        return Err(Error::Unsupported { what: format!("image {source}"), why: "pushing an index is not supported".into() });
     };
-    let client = Client::connect(dest.api_host(), opts.tls_verify, opts.credentials.clone())?;
+    let client = Client::connect(endpoint::api_host(&dest.domain), opts.tls_verify, opts.credentials.clone())?;
     // The registry can copy blobs between its own repositories without an upload.
-    let mount_from = (source.registry == dest.registry && source.repository != dest.repository)
-        .then_some(source.repository.as_str());
-    let up = Uploader {
-        client: &client,
-        dest,
-        mount_from,
-        store,
-        progress,
-        chunk_size: opts.chunk_size,
-    };
-    let mut jobs: Vec<(&Descriptor, BlobKind)> = vec![(&m.config, BlobKind::Config)];
-    jobs.extend(m.layers.iter().map(|l| (l, BlobKind::Layer)));
+    let mount_from = source_ref
+        .as_ref()
+        .filter(|s| s.domain == dest.domain && s.path != dest.path)
+        .map(|s| s.path.as_str());
+    let up = Uploader { client: &client, dest, mount_from, store, progress, chunk_size: opts.chunk_size };
+    let mut jobs: Vec<(&Descriptor, BlobKind)> = m.layers.iter().map(|l| (l, BlobKind::Layer)).collect();
+    jobs.push((&m.config, BlobKind::Config));
     parallel::for_each(&jobs, opts.workers, |(desc, kind)| up.blob(desc, *kind))?;
-    up.manifest(&bytes, &media_type, &digest)?;
-    Ok(digest)
-}
-
-fn read_blob(store: &dyn Content, digest: &Digest) -> Result<Vec<u8>> {
-    let (mut r, _) = store.open_blob(digest).map_err(Error::Store)?;
-    let mut bytes = Vec::new();
-    r.read_to_end(&mut bytes)
-        .map_err(|e| Error::io(format!("blob {digest} in the local store"), e))?;
-    Ok(bytes)
+    up.manifest(&bytes, &target.media_type, &target.digest)?;
+    Ok(target.digest)
 }
 
 struct Uploader<'a> {
     client: &'a Client,
     dest: &'a Reference,
     mount_from: Option<&'a str>,
-    store: &'a dyn Content,
+    store: &'a Store,
     progress: &'a dyn Progress,
     chunk_size: u64,
 }
 
 impl Uploader<'_> {
     fn scopes(&self) -> Vec<String> {
-        let mut s = vec![format!("repository:{}:pull,push", self.dest.repository)];
+        let mut s = vec![format!("repository:{}:pull,push", self.dest.path)];
         if let Some(from) = self.mount_from {
             s.push(format!("repository:{from}:pull"));
         }
@@ -106,7 +77,7 @@ impl Uploader<'_> {
     }
 
     fn repo(&self) -> &str {
-        &self.dest.repository
+        &self.dest.path
     }
 
     fn what(&self, digest: &Digest) -> String {
@@ -140,7 +111,9 @@ impl Uploader<'_> {
             }
             Some(location) => location,
         };
-        let (reader, size) = self.store.open_blob(digest).map_err(Error::Store)?;
+        let reader = self.store.open_blob(digest, Verify::Yes)?;
+        let size = reader.size().map_err(|e| Error::io(format!("blob {digest} in the local store"), e))?;
+        let reader: Box<dyn Read + Send + '_> = Box::new(reader);
         if size > self.chunk_size {
             self.chunked(digest, location, reader, size)?;
         } else {
