@@ -222,6 +222,6 @@ pub fn skopeo_raw(reference: &str) -> Vec<u8> {
 }
 
 pub fn skopeo_inspect(reference: &str) -> serde_json::Value {
-    let out = run_ok(Command::new("skopeo").args(["inspect", "--tls-verify=false", &format!("docker://{reference}")]));
+    let out = run_ok(Command::new("skopeo").args(["inspect", "--no-tags", "--tls-verify=false", &format!("docker://{reference}")]));
     serde_json::from_slice(&out.stdout).unwrap()
 }

@@ -115,8 +115,12 @@ impl Client {
             Auth::Anonymous => Ok(()),
             Auth::Bearer { .. } => self.token(&[]).map(drop),
             Auth::Basic => {
+                let what = format!("login to {}", self.host);
                 let resp = self.request("GET", "/v2/", &[], &[], Body::Empty)?;
-                expect_ok(resp, &format!("login to {}", self.host)).map(drop)
+                match resp.status() {
+                    401 => Err(self.unauthorized(&what, resp)),
+                    _ => expect_ok(resp, &what).map(drop),
+                }
             }
         }
     }
