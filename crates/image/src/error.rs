@@ -33,6 +33,9 @@ pub enum Error {
     /// A layer entry that would write outside the target, or is otherwise refused.
     #[error("layer entry {entry:?}: {reason}")]
     UnsafeEntry { entry: String, reason: String },
+    /// An I/O failure while applying one layer entry.
+    #[error("layer entry {entry:?}: {source}")]
+    Entry { entry: String, source: io::Error },
     /// Anything else, already phrased for the user.
     #[error("{0}")]
     Other(String),

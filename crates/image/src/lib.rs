@@ -10,11 +10,15 @@
 //! - `unpack`: applying layer tarballs (whiteouts, links, devices, ownership, xattrs), never
 //!   writing outside the target.
 //! - `registry`: the distribution-spec v2 client (pull, push, auth).
+//! - `rootfs`: a container's root: overlayfs of the shared layer dirs, or a copy.
 //! - `bundle`: image config -> OCI runtime bundle.
 #![forbid(unsafe_code)]
 
+pub mod bundle;
 pub mod error;
 pub mod registry;
+pub mod rootfs;
 pub mod store;
+pub mod unpack;
 
 pub use error::{Error, Result};

@@ -37,6 +37,7 @@ mod digest;
 mod fsck;
 mod image;
 
+mod layers;
 mod lock;
 mod prune;
 mod reference;

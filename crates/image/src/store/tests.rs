@@ -198,3 +198,68 @@ fn exclusive_waits_for_shared() {
     rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap();
     t.join().unwrap();
 }
+
+#[test]
+fn layers_are_unpacked_once_and_shared() {
+    use crate::unpack::tests::{tarball, E};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let base = tarball(&[
+        E::File("etc/os", b"base", 0o644),
+        E::File("bin/x", b"x", 0o755),
+    ]);
+    let top_a = tarball(&[
+        E::File("app", b"a", 0o644),
+        E::File("bin/.wh.x", b"", 0o644),
+    ]);
+    let top_b = tarball(&[E::File("app", b"b", 0o644)]);
+    let a = store
+        .image(&put_test_image(&store, &[&base, &top_a]))
+        .unwrap();
+    let b = store
+        .image(&put_test_image(&store, &[&base, &top_b]))
+        .unwrap();
+    let da = store.layer_dirs(&a).unwrap();
+    let db = store.layer_dirs(&b).unwrap();
+    assert_eq!(da[0], db[0], "the base layer is shared");
+    assert_ne!(da[1], db[1]);
+    assert_eq!(std::fs::read(da[0].join("etc/os")).unwrap(), b"base");
+    assert_eq!(std::fs::read(db[1].join("app")).unwrap(), b"b");
+    let wh = std::fs::symlink_metadata(da[1].join("bin/x")).unwrap();
+    assert!(
+        std::os::unix::fs::FileTypeExt::is_char_device(&wh.file_type()),
+        "overlay whiteout"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("layers"))
+            .unwrap()
+            .count(),
+        3
+    );
+    assert_eq!(store.layer_dirs(&a).unwrap(), da, "unpacked once");
+    assert!(tmp_is_empty(dir.path()));
+
+    // A layer whose content does not match its diff ID is refused and leaves nothing.
+    let layer = tarball(&[E::File("f", b"1", 0o644)]);
+    let blob = store.put_blob(&layer, None).unwrap();
+    let nl = NewLayer {
+        digest: blob,
+        size: layer.len() as u64,
+        media_type: "application/vnd.oci.image.layer.v1.tar".into(),
+    };
+    let bad = store
+        .put_image(&config_for(&[Digest::of(b"something else")]), &[nl])
+        .unwrap();
+    let e = store
+        .layer_dirs(&store.image(&bad).unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("diff ID"), "{e}");
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("layers"))
+            .unwrap()
+            .count(),
+        3
+    );
+    assert!(tmp_is_empty(dir.path()));
+}
