@@ -148,3 +148,45 @@ pub fn arm64_stand_in(work: &Path) -> std::path::PathBuf {
     std::fs::write(&p, b"#!/bin/false\nnot an arm64 busybox: a stand-in with distinct content\n").unwrap();
     p
 }
+
+/// An image of `layers` uncompressed layers of `mib` MiB of incompressible bytes each
+/// (seeded by `marker`): big enough that a pull takes a while.
+pub fn write_big_image(layout: &Path, marker: &str, layers: usize, mib: usize) -> Built {
+    let work = TempDir::new("big");
+    let mut seed = Digest::of(marker.as_bytes()).hex().bytes().fold(0x9e37_79b9_7f4a_7c15u64, |a, b| a.rotate_left(5) ^ b as u64);
+    let mut descs = Vec::new();
+    let (mut digests, mut diff_ids) = (Vec::new(), Vec::new());
+    for i in 0..layers {
+        let dir = work.path().join(format!("l{i}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut data = Vec::with_capacity(mib << 20);
+        while data.len() < mib << 20 {
+            // xorshift64: fast, incompressible enough, reproducible.
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            data.extend_from_slice(&seed.to_le_bytes());
+        }
+        std::fs::write(dir.join(format!("data{i}")), &data).unwrap();
+        let tar = tar_of(&dir);
+        let d = put(layout, &tar);
+        descs.push(json!({"mediaType": TAR, "digest": d.as_str(), "size": tar.len()}));
+        diff_ids.push(d.to_string());
+        digests.push(d);
+    }
+    let config = serde_json::to_vec(&json!({
+        "architecture": "amd64", "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+    }))
+    .unwrap();
+    let config_d = put(layout, &config);
+    let manifest = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_d.as_str(), "size": config.len()},
+        "layers": descs,
+    }))
+    .unwrap();
+    let manifest_d = put(layout, &manifest);
+    Built { manifest: manifest_d, manifest_size: manifest.len(), config: config_d, layers: digests, arch: "amd64".into() }
+}
