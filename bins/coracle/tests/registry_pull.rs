@@ -94,3 +94,50 @@ fn missing_image_is_named_and_nothing_is_stored() {
     let err = coracle.fails(&["pull", "Bad//Ref"]);
     assert!(err.contains("Bad//Ref"), "{err}");
 }
+
+/// coracle-runtime next to the coracle binary (target/debug), built if the workspace's test
+/// run has not built it yet.
+fn runtime_binary() -> std::path::PathBuf {
+    let dir = Path::new(env!("CARGO_BIN_EXE_coracle")).parent().unwrap().to_path_buf();
+    let bin = dir.join("coracle-runtime");
+    if !bin.exists() {
+        registry_support::run_ok(std::process::Command::new(env!("CARGO")).args(["build", "-q", "-p", "coracle-runtime"]));
+    }
+    bin
+}
+
+#[test]
+fn pulled_image_runs_with_coracle_runtime() {
+    use image::bundle;
+    use image::rootfs::RootfsMode;
+    use image::store::Store;
+    let reg = Registry::start();
+    let work = TempDir::new("run");
+    let marker = format!("hello from {}", registry_support::unique("pulled"));
+    push_single(work.path(), &reg.reference("run/app:1"), &marker);
+    let coracle = Coracle::new(work.path());
+    coracle.ok(&["pull", &reg.reference("run/app:1")]);
+
+    let bundle_dir = work.path().join("bundle");
+    {
+        let store = Store::open(&coracle.root).unwrap();
+        let (_, target) = store.resolve(&reg.reference("run/app:1")).unwrap();
+        let image = store.image(&target).unwrap();
+        bundle::create(&store, &image, "run/app:1", &bundle_dir, RootfsMode::Copy, None).unwrap();
+    }
+    let id = registry_support::unique("run");
+    let state = work.path().join("runtime-state");
+    let out = std::process::Command::new(runtime_binary())
+        .arg("--root")
+        .arg(&state)
+        .args(["run", "-b"])
+        .arg(&bundle_dir)
+        .arg(&id)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "run: {}", String::from_utf8_lossy(&out.stderr));
+    // The image's Cmd is `cat /etc/hello.txt`, from the uncompressed layer over the gzip and zstd ones.
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), marker);
+    bundle::remove(&bundle_dir).unwrap();
+}
