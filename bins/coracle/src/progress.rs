@@ -22,14 +22,28 @@ pub struct Reporter {
 
 impl Reporter {
     pub fn new(verb: &'static str) -> Reporter {
-        Reporter { verb, terminal: std::io::stderr().is_terminal(), lines: Mutex::new((Vec::new(), 0)) }
+        Reporter {
+            verb,
+            terminal: std::io::stderr().is_terminal(),
+            lines: Mutex::new((Vec::new(), 0)),
+        }
     }
 
     fn plain(&self, event: &Event<'_>) {
         let text = match event {
             Event::Resolved { reference, digest } => format!("Resolved {reference} to {digest}"),
-            Event::Start { kind, digest, size } => format!("{} {} {} ({})", self.verb, kind_name(*kind), short(digest), human(*size)),
-            Event::Done { digest, skipped, mounted } => format!("{} {}", short(digest), outcome(*skipped, *mounted)),
+            Event::Start { kind, digest, size } => format!(
+                "{} {} {} ({})",
+                self.verb,
+                kind_name(*kind),
+                short(digest),
+                human(*size)
+            ),
+            Event::Done {
+                digest,
+                skipped,
+                mounted,
+            } => format!("{} {}", short(digest), outcome(*skipped, *mounted)),
             Event::Bytes { .. } => return,
         };
         eprintln!("{text}");
@@ -73,14 +87,24 @@ impl Progress for Reporter {
                 return;
             }
             Event::Start { kind, digest, size } => {
-                lines.push(Line { digest: digest.clone(), kind, size, done: 0, state: "" });
+                lines.push(Line {
+                    digest: digest.clone(),
+                    kind,
+                    size,
+                    done: 0,
+                    state: "",
+                });
             }
             Event::Bytes { digest, done } => {
                 if let Some(l) = lines.iter_mut().find(|l| &l.digest == digest) {
                     l.done = done;
                 }
             }
-            Event::Done { digest, skipped, mounted } => {
+            Event::Done {
+                digest,
+                skipped,
+                mounted,
+            } => {
                 if let Some(l) = lines.iter_mut().find(|l| &l.digest == digest) {
                     l.done = l.size;
                     l.state = outcome(skipped, mounted);
@@ -113,8 +137,13 @@ fn short(d: &Digest) -> &str {
 
 fn bar(done: u64, size: u64) -> String {
     const WIDTH: u64 = 30;
-    let filled = if size == 0 { WIDTH } else { (done.min(size) * WIDTH) / size };
-    format!("[{}{}]", "=".repeat(filled as usize), " ".repeat((WIDTH - filled) as usize))
+    // An empty blob is complete at once.
+    let filled = (done.min(size) * WIDTH).checked_div(size).unwrap_or(WIDTH);
+    format!(
+        "[{}{}]",
+        "=".repeat(filled as usize),
+        " ".repeat((WIDTH - filled) as usize)
+    )
 }
 
 fn human(n: u64) -> String {

@@ -12,13 +12,21 @@ pub fn store_root(flag: Option<&PathBuf>) -> Result<PathBuf, String> {
         return Ok(PathBuf::from(p));
     }
     // /proc/self belongs to the effective user: no libc call needed to ask who we are.
-    let uid = std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(0);
+    let uid = std::fs::metadata("/proc/self")
+        .map(|m| m.uid())
+        .unwrap_or(0);
     if uid == 0 {
         return Ok(PathBuf::from("/var/lib/coracle"));
     }
-    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     env("XDG_DATA_HOME")
         .or_else(|| env("HOME").map(|h| h.join(".local/share")))
         .map(|d| d.join("coracle"))
-        .ok_or_else(|| "no store: give --root or set CORACLE_ROOT, XDG_DATA_HOME or HOME".to_string())
+        .ok_or_else(|| {
+            "no store: give --root or set CORACLE_ROOT, XDG_DATA_HOME or HOME".to_string()
+        })
 }

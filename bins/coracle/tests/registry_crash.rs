@@ -6,16 +6,22 @@ mod registry_support;
 
 use image::store::{Reference, Store};
 use registry_support::{oci, skopeo_copy, Coracle, Registry, TempDir};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// fsck is clean and every listed image is whole; returns whether `reference` is listed.
 fn check_store(coracle: &Coracle, reference: &Reference, when: &str) -> bool {
     let store = Store::open_exclusive(&coracle.root).unwrap();
     let report = store.fsck().unwrap();
-    assert!(report.problems.is_empty(), "{when}: fsck: {:?}", report.problems);
+    assert!(
+        report.problems.is_empty(),
+        "{when}: fsck: {:?}",
+        report.problems
+    );
     let refs = store.refs().unwrap();
     for (r, t) in &refs {
-        let image = store.image(t).unwrap_or_else(|e| panic!("{when}: {r} listed but not loadable: {e}"));
+        let image = store
+            .image(t)
+            .unwrap_or_else(|e| panic!("{when}: {r} listed but not loadable: {e}"));
         for b in image.blobs() {
             assert!(store.has_blob(&b), "{when}: {r} listed without blob {b}");
         }
@@ -31,7 +37,11 @@ fn sigkill_during_pull_leaves_a_clean_store() {
     let built = oci::write_big_image(&layout, "crash", 3, 5);
     oci::write_layout(&layout, "big", &[&built]);
     let reference = reg.reference("crash/big:1");
-    skopeo_copy(&format!("oci:{}:big", layout.display()), &format!("docker://{reference}"), false);
+    skopeo_copy(
+        &format!("oci:{}:big", layout.display()),
+        &format!("docker://{reference}"),
+        false,
+    );
     let parsed = Reference::parse(&reference).unwrap();
 
     // How long a whole pull takes here, to spread the kills over it.
@@ -46,7 +56,12 @@ fn sigkill_during_pull_leaves_a_clean_store() {
     let mut completed_early = 0;
     for i in 0..steps {
         let delay = full * i / steps;
-        let mut child = coracle.cmd().args(["pull", &reference]).stderr(std::process::Stdio::null()).spawn().unwrap();
+        let mut child = coracle
+            .cmd()
+            .args(["pull", &reference])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
         // The delay is where the kill lands, not a synchronisation.
         std::thread::sleep(delay);
         let _ = child.kill(); // SIGKILL
@@ -61,5 +76,8 @@ fn sigkill_during_pull_leaves_a_clean_store() {
 
     let out = coracle.ok(&["pull", &reference]);
     assert!(out.contains(built.manifest.as_str()));
-    assert!(check_store(&coracle, &parsed, "after the last pull"), "the last pull lists the image");
+    assert!(
+        check_store(&coracle, &parsed, "after the last pull"),
+        "the last pull lists the image"
+    );
 }

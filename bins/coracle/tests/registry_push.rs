@@ -3,9 +3,9 @@
 
 mod registry_support;
 
+use image::registry::Digest;
 use registry_support::oci::{self, Built};
 use registry_support::{skopeo_copy, skopeo_inspect, skopeo_raw, Coracle, Registry, TempDir};
-use image::registry::Digest;
 use std::path::Path;
 
 fn push_single(work: &Path, dest: &str, marker: &str) -> Built {
@@ -13,7 +13,11 @@ fn push_single(work: &Path, dest: &str, marker: &str) -> Built {
     let rootfs = oci::busybox_rootfs(work, Path::new("/bin/busybox"));
     let built = oci::write_image(&layout, &rootfs, "amd64", marker);
     oci::write_layout(&layout, "t", &[&built]);
-    skopeo_copy(&format!("oci:{}:t", layout.display()), &format!("docker://{dest}"), false);
+    skopeo_copy(
+        &format!("oci:{}:t", layout.display()),
+        &format!("docker://{dest}"),
+        false,
+    );
     built
 }
 
@@ -21,8 +25,17 @@ fn push_single(work: &Path, dest: &str, marker: &str) -> Built {
 fn seen_by_skopeo(reference: &str) -> (Digest, Vec<String>) {
     let raw = skopeo_raw(reference);
     let inspect = skopeo_inspect(reference);
-    assert_eq!(inspect["Digest"].as_str().unwrap(), Digest::of(&raw).as_str(), "skopeo inspect vs raw");
-    let layers = inspect["Layers"].as_array().unwrap().iter().map(|l| l.as_str().unwrap().to_string()).collect();
+    assert_eq!(
+        inspect["Digest"].as_str().unwrap(),
+        Digest::of(&raw).as_str(),
+        "skopeo inspect vs raw"
+    );
+    let layers = inspect["Layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap().to_string())
+        .collect();
     (Digest::of(&raw), layers)
 }
 
@@ -35,21 +48,42 @@ fn coracle_pushes_skopeo_agrees_on_digests() {
     coracle.ok(&["pull", &reg.reference("src/app:1")]);
 
     // Same registry, other repository: every blob is mounted, none uploaded.
-    let out = coracle.run(&["push", &reg.reference("src/app:1"), &reg.reference("dst/app:2")]);
+    let out = coracle.run(&[
+        "push",
+        &reg.reference("src/app:1"),
+        &reg.reference("dst/app:2"),
+    ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(String::from_utf8_lossy(&out.stdout).contains(built.manifest.as_str()));
     for l in &built.layers {
-        assert!(stderr.contains(&format!("{} mounted", &l.as_str()[..19])), "{stderr}");
+        assert!(
+            stderr.contains(&format!("{} mounted", &l.as_str()[..19])),
+            "{stderr}"
+        );
     }
     let (digest, layers) = seen_by_skopeo(&reg.reference("dst/app:2"));
     assert_eq!(digest, built.manifest);
-    assert_eq!(layers, built.layers.iter().map(|d| d.to_string()).collect::<Vec<_>>());
+    assert_eq!(
+        layers,
+        built
+            .layers
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+    );
 
     // Pushing again: the registry has every blob (HEAD), nothing is sent.
-    let again = coracle.run(&["push", &reg.reference("src/app:1"), &reg.reference("dst/app:2")]);
+    let again = coracle.run(&[
+        "push",
+        &reg.reference("src/app:1"),
+        &reg.reference("dst/app:2"),
+    ]);
     let stderr = String::from_utf8_lossy(&again.stderr);
-    assert!(again.status.success() && stderr.matches("already exists").count() == 4, "{stderr}");
+    assert!(
+        again.status.success() && stderr.matches("already exists").count() == 4,
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -63,13 +97,26 @@ fn chunked_upload_to_another_registry_and_push_by_digest() {
 
     // 64 KiB chunks: the busybox layer (~1 MB gzipped) goes up in many PATCH requests.
     let dest = other.reference("b/img:x");
-    let out = coracle.cmd().env("CORACLE_PUSH_CHUNK_SIZE", "65536").args(["push", &reg.reference("a/img:1"), &dest]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = coracle
+        .cmd()
+        .env("CORACLE_PUSH_CHUNK_SIZE", "65536")
+        .args(["push", &reg.reference("a/img:1"), &dest])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(seen_by_skopeo(&dest).0, built.manifest);
 
     // skopeo copies it out to an OCI layout: the blobs are byte for byte ours.
     let copy = work.path().join("copy");
-    skopeo_copy(&format!("docker://{dest}"), &format!("oci:{}:c", copy.display()), false);
+    skopeo_copy(
+        &format!("docker://{dest}"),
+        &format!("oci:{}:c", copy.display()),
+        false,
+    );
     for l in &built.layers {
         let bytes = std::fs::read(copy.join("blobs/sha256").join(l.hex())).unwrap();
         assert_eq!(&Digest::of(&bytes), l);
@@ -81,7 +128,10 @@ fn chunked_upload_to_another_registry_and_push_by_digest() {
     assert_eq!(seen_by_skopeo(&by_digest).0, built.manifest);
     let wrong = other.reference(&format!("c/img@{}", Digest::of(b"other")));
     let err = coracle.fails(&["push", &reg.reference("a/img:1"), &wrong]);
-    assert!(err.contains("names digest") && err.contains(built.manifest.as_str()), "{err}");
+    assert!(
+        err.contains("names digest") && err.contains(built.manifest.as_str()),
+        "{err}"
+    );
 }
 
 #[test]

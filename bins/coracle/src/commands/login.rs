@@ -7,9 +7,14 @@ use image::registry::{login, Credentials};
 use std::io::Read;
 
 pub fn run(a: &LoginArgs) -> Result<()> {
-    let username = a.username.clone().ok_or("login: --username (-u) is required")?;
+    let username = a
+        .username
+        .clone()
+        .ok_or("login: --username (-u) is required")?;
     let password = match (&a.password, a.password_stdin) {
-        (Some(_), true) => return Err("login: --password and --password-stdin are exclusive".into()),
+        (Some(_), true) => {
+            return Err("login: --password and --password-stdin are exclusive".into())
+        }
         (Some(p), false) => p.clone(),
         (None, true) => read_stdin()?,
         (None, false) => return Err("login: give --password (-p) or --password-stdin".into()),
@@ -19,7 +24,13 @@ pub fn run(a: &LoginArgs) -> Result<()> {
     }
     let registry = registry_name(&a.host);
     let file = login::auth_file().map_err(|e| e.to_string())?;
-    login::login(&registry, Credentials { username, password }, a.tls.tls_verify, &file).map_err(|e| e.to_string())?;
+    login::login(
+        &registry,
+        Credentials { username, password },
+        a.tls.tls_verify,
+        &file,
+    )
+    .map_err(|e| e.to_string())?;
     println!("Login Succeeded!");
     Ok(())
 }
@@ -27,12 +38,16 @@ pub fn run(a: &LoginArgs) -> Result<()> {
 /// The password is the first line of stdin, without its newline.
 fn read_stdin() -> Result<String> {
     let mut s = String::new();
-    std::io::stdin().read_to_string(&mut s).map_err(|e| format!("login: reading the password from stdin: {e}"))?;
+    std::io::stdin()
+        .read_to_string(&mut s)
+        .map_err(|e| format!("login: reading the password from stdin: {e}"))?;
     Ok(s.lines().next().unwrap_or("").to_string())
 }
 
 /// Users type hosts as `https://host/` too (as for Docker); the store key is the bare host.
 pub fn registry_name(host: &str) -> String {
-    let h = host.trim_start_matches("https://").trim_start_matches("http://");
+    let h = host
+        .trim_start_matches("https://")
+        .trim_start_matches("http://");
     h.split('/').next().unwrap_or(h).to_string()
 }

@@ -10,7 +10,11 @@ use image::store::Store;
 
 pub fn run(cli: &Cli, a: &PullArgs) -> Result<()> {
     let reference = Reference::parse(&a.reference).map_err(|e| e.to_string())?;
-    let platform = a.platform.as_deref().map(str::parse::<Platform>).transpose()?;
+    let platform = a
+        .platform
+        .as_deref()
+        .map(str::parse::<Platform>)
+        .transpose()?;
     let store = Store::open(store_root(cli.root.as_ref())?).map_err(|e| e.to_string())?;
     let opts = PullOptions {
         platform,
@@ -18,7 +22,8 @@ pub fn run(cli: &Cli, a: &PullArgs) -> Result<()> {
         credentials: login::stored_credentials(&reference.domain).map_err(|e| e.to_string())?,
         workers: workers("CORACLE_PULL_WORKERS")?,
     };
-    let pulled = registry::pull(&reference, &opts, &store, &Reporter::new("Copying")).map_err(|e| e.to_string())?;
+    let pulled = registry::pull(&reference, &opts, &store, &Reporter::new("Copying"))
+        .map_err(|e| e.to_string())?;
     println!("{}", pulled.manifest);
     Ok(())
 }
@@ -26,7 +31,11 @@ pub fn run(cli: &Cli, a: &PullArgs) -> Result<()> {
 /// Parallel transfers: the default, or the number in `var` (tests and slow links).
 pub fn workers(var: &str) -> Result<usize> {
     match std::env::var(var) {
-        Ok(v) => v.parse::<usize>().ok().filter(|n| *n > 0).ok_or(format!("{var}={v:?}: expected a positive number")),
+        Ok(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or(format!("{var}={v:?}: expected a positive number")),
         Err(_) => Ok(registry::parallel::DEFAULT_WORKERS),
     }
 }

@@ -19,7 +19,14 @@ pub fn run(cli: &Cli, a: &PushArgs) -> Result<()> {
         workers: workers("CORACLE_PUSH_WORKERS")?,
         chunk_size: chunk_size()?,
     };
-    let digest = registry::push(&a.reference, &dest, &opts, &store, &Reporter::new("Pushing")).map_err(|e| e.to_string())?;
+    let digest = registry::push(
+        &a.reference,
+        &dest,
+        &opts,
+        &store,
+        &Reporter::new("Pushing"),
+    )
+    .map_err(|e| e.to_string())?;
     println!("{digest}");
     Ok(())
 }
@@ -27,7 +34,9 @@ pub fn run(cli: &Cli, a: &PushArgs) -> Result<()> {
 /// Blobs larger than this go up in chunks of this size ($CORACLE_PUSH_CHUNK_SIZE bytes).
 fn chunk_size() -> Result<u64> {
     match std::env::var("CORACLE_PUSH_CHUNK_SIZE") {
-        Ok(v) => v.parse::<u64>().ok().filter(|n| *n > 0).ok_or(format!("CORACLE_PUSH_CHUNK_SIZE={v:?}: expected a positive number of bytes")),
+        Ok(v) => v.parse::<u64>().ok().filter(|n| *n > 0).ok_or(format!(
+            "CORACLE_PUSH_CHUNK_SIZE={v:?}: expected a positive number of bytes"
+        )),
         Err(_) => Ok(DEFAULT_CHUNK_SIZE),
     }
 }

@@ -42,7 +42,12 @@ impl Fake {
                 }
             }
         });
-        Fake { host, stop, thread: Some(thread), log }
+        Fake {
+            host,
+            stop,
+            thread: Some(thread),
+            log,
+        }
     }
 }
 
@@ -56,12 +61,20 @@ impl Drop for Fake {
     }
 }
 
-fn serve(conn: TcpStream, routes: &HashMap<String, Route>, host: &str, log: &Mutex<Vec<String>>) -> std::io::Result<()> {
+fn serve(
+    conn: TcpStream,
+    routes: &HashMap<String, Route>,
+    host: &str,
+    log: &Mutex<Vec<String>>,
+) -> std::io::Result<()> {
     let mut reader = BufReader::new(conn.try_clone()?);
     let mut line = String::new();
     reader.read_line(&mut line)?;
     let mut parts = line.split_whitespace();
-    let (method, target) = (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("").to_string());
+    let (method, target) = (
+        parts.next().unwrap_or("").to_string(),
+        parts.next().unwrap_or("").to_string(),
+    );
     let mut auth = String::new();
     loop {
         let mut h = String::new();
@@ -74,28 +87,63 @@ fn serve(conn: TcpStream, routes: &HashMap<String, Route>, host: &str, log: &Mut
             }
         }
     }
-    log.lock().unwrap().push(format!("{method} {target} {auth}"));
+    log.lock()
+        .unwrap()
+        .push(format!("{method} {target} {auth}"));
     let path = target.split('?').next().unwrap_or("").to_string();
     let challenge = format!("Bearer realm=\"http://{host}/token\",service=\"fake\"");
     let mut conn = conn;
     if path == "/token" {
-        return respond(&mut conn, 200, "application/json", &[], format!("{{\"token\":\"{TOKEN}\"}}").as_bytes());
+        return respond(
+            &mut conn,
+            200,
+            "application/json",
+            &[],
+            format!("{{\"token\":\"{TOKEN}\"}}").as_bytes(),
+        );
     }
     if auth != format!("Bearer {TOKEN}") {
         let body = br#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#;
-        return respond(&mut conn, 401, "application/json", &[("WWW-Authenticate", &challenge)], body);
+        return respond(
+            &mut conn,
+            401,
+            "application/json",
+            &[("WWW-Authenticate", &challenge)],
+            body,
+        );
     }
     if path == "/v2/" {
         return respond(&mut conn, 200, "application/json", &[], b"{}");
     }
     match routes.get(&path) {
-        Some(r) => respond(&mut conn, 200, r.content_type, &[], if method == "HEAD" { &[] } else { &r.body }),
-        None => respond(&mut conn, 404, "application/json", &[], br#"{"errors":[{"code":"NOT_FOUND","message":"unknown"}]}"#),
+        Some(r) => respond(
+            &mut conn,
+            200,
+            r.content_type,
+            &[],
+            if method == "HEAD" { &[] } else { &r.body },
+        ),
+        None => respond(
+            &mut conn,
+            404,
+            "application/json",
+            &[],
+            br#"{"errors":[{"code":"NOT_FOUND","message":"unknown"}]}"#,
+        ),
     }
 }
 
-fn respond(conn: &mut TcpStream, status: u16, ct: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<()> {
-    let mut head = format!("HTTP/1.1 {status} X\r\nContent-Type: {ct}\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
+fn respond(
+    conn: &mut TcpStream,
+    status: u16,
+    ct: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<()> {
+    let mut head = format!(
+        "HTTP/1.1 {status} X\r\nContent-Type: {ct}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }

@@ -15,7 +15,11 @@ use std::time::{Duration, Instant};
 /// A unique prefix for everything a test makes (dirs, repositories).
 pub fn unique(tag: &str) -> String {
     static N: AtomicUsize = AtomicUsize::new(0);
-    format!("coracle-reg-{}-{}-{tag}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
+    format!(
+        "coracle-reg-{}-{}-{tag}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
 }
 
 /// A temp dir removed on drop.
@@ -51,7 +55,11 @@ pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A docker-registry process; stopped (by PID) and its storage removed on drop.
@@ -77,8 +85,16 @@ impl Registry {
         let mut auth = String::new();
         if htpasswd {
             let file = dir.path().join("htpasswd");
-            run_ok(Command::new("htpasswd").args(["-Bbc"]).arg(&file).args([USER, PASSWORD]));
-            auth = format!("auth:\n  htpasswd:\n    realm: coracle-test\n    path: {}\n", file.display());
+            run_ok(
+                Command::new("htpasswd")
+                    .args(["-Bbc"])
+                    .arg(&file)
+                    .args([USER, PASSWORD]),
+            );
+            auth = format!(
+                "auth:\n  htpasswd:\n    realm: coracle-test\n    path: {}\n",
+                file.display()
+            );
         }
         let config = format!(
             "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n  secret: coracle-test\n{auth}",
@@ -97,7 +113,8 @@ impl Registry {
             .expect("docker-registry (apt-get install docker-registry)");
         let reg = Registry { host, child, dir };
         assert!(
-            wait_until(Duration::from_secs(20), || TcpStream::connect(&reg.host).is_ok()),
+            wait_until(Duration::from_secs(20), || TcpStream::connect(&reg.host)
+                .is_ok()),
             "docker-registry did not listen on {}: {}",
             reg.host,
             std::fs::read_to_string(reg.dir.path().join("registry.log")).unwrap_or_default()
@@ -137,12 +154,18 @@ pub struct Coracle {
 
 impl Coracle {
     pub fn new(home: &Path) -> Coracle {
-        Coracle { root: home.join("store"), auth_file: home.join("auth.json") }
+        Coracle {
+            root: home.join("store"),
+            auth_file: home.join("auth.json"),
+        }
     }
 
     pub fn cmd(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_coracle"));
-        c.arg("--root").arg(&self.root).env("REGISTRY_AUTH_FILE", &self.auth_file).stdin(Stdio::null());
+        c.arg("--root")
+            .arg(&self.root)
+            .env("REGISTRY_AUTH_FILE", &self.auth_file)
+            .stdin(Stdio::null());
         c
     }
 
@@ -153,7 +176,11 @@ impl Coracle {
     /// Runs and asserts success; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        assert!(out.status.success(), "coracle {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "coracle {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     }
 
@@ -161,7 +188,10 @@ impl Coracle {
     pub fn fails(&self, args: &[&str]) -> String {
         let out = self.run(args);
         let err = String::from_utf8_lossy(&out.stderr).to_string();
-        assert!(!out.status.success(), "coracle {args:?} succeeded but should fail; stderr: {err}");
+        assert!(
+            !out.status.success(),
+            "coracle {args:?} succeeded but should fail; stderr: {err}"
+        );
         let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("coracle:")).collect();
         assert_eq!(lines.len(), 1, "expected one error line, got: {err}");
         lines[0].to_string()
@@ -195,7 +225,9 @@ impl Coracle {
 }
 
 fn walk(dir: &Path, f: &mut dyn FnMut(&Path)) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let p = e.path();
         match e.file_type() {
@@ -209,7 +241,13 @@ fn walk(dir: &Path, f: &mut dyn FnMut(&Path)) {
 /// `skopeo copy` without TLS checks (the test registries speak plain HTTP).
 pub fn skopeo_copy(src: &str, dst: &str, all: bool) {
     let mut c = Command::new("skopeo");
-    c.args(["copy", "--quiet", "--preserve-digests", "--src-tls-verify=false", "--dest-tls-verify=false"]);
+    c.args([
+        "copy",
+        "--quiet",
+        "--preserve-digests",
+        "--src-tls-verify=false",
+        "--dest-tls-verify=false",
+    ]);
     if all {
         c.arg("--all");
     }
@@ -218,10 +256,21 @@ pub fn skopeo_copy(src: &str, dst: &str, all: bool) {
 
 /// `skopeo inspect --raw` digest of what a registry serves for a reference (sha256 of the raw manifest).
 pub fn skopeo_raw(reference: &str) -> Vec<u8> {
-    run_ok(Command::new("skopeo").args(["inspect", "--raw", "--tls-verify=false", &format!("docker://{reference}")])).stdout
+    run_ok(Command::new("skopeo").args([
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        &format!("docker://{reference}"),
+    ]))
+    .stdout
 }
 
 pub fn skopeo_inspect(reference: &str) -> serde_json::Value {
-    let out = run_ok(Command::new("skopeo").args(["inspect", "--no-tags", "--tls-verify=false", &format!("docker://{reference}")]));
+    let out = run_ok(Command::new("skopeo").args([
+        "inspect",
+        "--no-tags",
+        "--tls-verify=false",
+        &format!("docker://{reference}"),
+    ]));
     serde_json::from_slice(&out.stdout).unwrap()
 }

@@ -32,13 +32,30 @@ pub fn put(layout: &Path, bytes: &[u8]) -> Digest {
 
 /// A reproducible tar of `dir`'s content.
 pub fn tar_of(dir: &Path) -> Vec<u8> {
-    run_ok(Command::new("tar").args(["--sort=name", "--mtime=@0", "--owner=0", "--group=0", "--numeric-owner", "-C"]).arg(dir).args(["-cf", "-", "."])).stdout
+    run_ok(
+        Command::new("tar")
+            .args([
+                "--sort=name",
+                "--mtime=@0",
+                "--owner=0",
+                "--group=0",
+                "--numeric-owner",
+                "-C",
+            ])
+            .arg(dir)
+            .args(["-cf", "-", "."]),
+    )
+    .stdout
 }
 
 fn compress(tool: &str, data: &[u8], work: &Path) -> Vec<u8> {
     let src = work.join(format!("layer-{tool}.tar"));
     std::fs::write(&src, data).unwrap();
-    let args: &[&str] = if tool == "gzip" { &["-n", "-c"] } else { &["-q", "-c"] };
+    let args: &[&str] = if tool == "gzip" {
+        &["-n", "-c"]
+    } else {
+        &["-q", "-c"]
+    };
     let out = run_ok(Command::new(tool).args(args).arg(&src)).stdout;
     std::fs::remove_file(&src).unwrap();
     out
@@ -46,7 +63,10 @@ fn compress(tool: &str, data: &[u8], work: &Path) -> Vec<u8> {
 
 /// A rootfs with `busybox` as /bin/busybox and /bin/sh.
 pub fn busybox_rootfs(work: &Path, busybox: &Path) -> std::path::PathBuf {
-    let root = work.join(format!("rootfs-{}", Digest::of(busybox.to_string_lossy().as_bytes()).hex()));
+    let root = work.join(format!(
+        "rootfs-{}",
+        Digest::of(busybox.to_string_lossy().as_bytes()).hex()
+    ));
     std::fs::create_dir_all(root.join("bin")).unwrap();
     std::fs::copy(busybox, root.join("bin/busybox")).unwrap();
     std::os::unix::fs::symlink("busybox", root.join("bin/sh")).unwrap();
@@ -64,12 +84,24 @@ pub fn write_image(layout: &Path, rootfs: &Path, arch: &str, marker: &str) -> Bu
     let plain = tar_of(&extra);
     let zextra = work.path().join("zextra");
     std::fs::create_dir_all(zextra.join("etc")).unwrap();
-    std::fs::write(zextra.join("etc/zstd.txt"), format!("zstd {marker} {arch}\n")).unwrap();
+    std::fs::write(
+        zextra.join("etc/zstd.txt"),
+        format!("zstd {marker} {arch}\n"),
+    )
+    .unwrap();
     let ztar = tar_of(&zextra);
     let layers = [
-        (compress("gzip", &base, work.path()), GZIP, Digest::of(&base)),
+        (
+            compress("gzip", &base, work.path()),
+            GZIP,
+            Digest::of(&base),
+        ),
         (plain.clone(), TAR, Digest::of(&plain)),
-        (compress("zstd", &ztar, work.path()), ZSTD, Digest::of(&ztar)),
+        (
+            compress("zstd", &ztar, work.path()),
+            ZSTD,
+            Digest::of(&ztar),
+        ),
     ];
     let mut descs = Vec::new();
     let mut digests = Vec::new();
@@ -98,7 +130,13 @@ pub fn write_image(layout: &Path, rootfs: &Path, arch: &str, marker: &str) -> Bu
     }))
     .unwrap();
     let manifest_d = put(layout, &manifest);
-    Built { manifest: manifest_d, manifest_size: manifest.len(), config: config_d, layers: digests, arch: arch.into() }
+    Built {
+        manifest: manifest_d,
+        manifest_size: manifest.len(),
+        config: config_d,
+        layers: digests,
+        arch: arch.into(),
+    }
 }
 
 fn platform(b: &Built) -> serde_json::Value {
@@ -124,18 +162,34 @@ pub fn write_layout(layout: &Path, tag: &str, images: &[&Built]) {
     };
     let mut top = top;
     top["annotations"] = json!({"org.opencontainers.image.ref.name": tag});
-    std::fs::write(layout.join("index.json"), serde_json::to_vec(&json!({"schemaVersion": 2, "manifests": [top]})).unwrap()).unwrap();
-    std::fs::write(layout.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    std::fs::write(
+        layout.join("index.json"),
+        serde_json::to_vec(&json!({"schemaVersion": 2, "manifests": [top]})).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        layout.join("oci-layout"),
+        br#"{"imageLayoutVersion":"1.0.0"}"#,
+    )
+    .unwrap();
 }
 
 /// busybox for arm64 from Debian's busybox-static:arm64 (apt-get download + dpkg-deb -x),
 /// when this machine's apt knows arm64; `None` otherwise.
 pub fn arm64_busybox(work: &Path) -> Option<std::path::PathBuf> {
-    let ok = Command::new("apt-get").args(["download", "busybox-static:arm64"]).current_dir(work).output().ok()?;
+    let ok = Command::new("apt-get")
+        .args(["download", "busybox-static:arm64"])
+        .current_dir(work)
+        .output()
+        .ok()?;
     if !ok.status.success() {
         return None;
     }
-    let deb = std::fs::read_dir(work).ok()?.flatten().map(|e| e.path()).find(|p| p.extension().is_some_and(|e| e == "deb"))?;
+    let deb = std::fs::read_dir(work)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "deb"))?;
     let x = work.join("arm64");
     run_ok(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&x));
     let b = x.join("bin/busybox");
@@ -145,7 +199,11 @@ pub fn arm64_busybox(work: &Path) -> Option<std::path::PathBuf> {
 /// A stand-in for the arm64 busybox when Debian's cannot be fetched: distinct content.
 pub fn arm64_stand_in(work: &Path) -> std::path::PathBuf {
     let p = work.join("busybox-arm64-stand-in");
-    std::fs::write(&p, b"#!/bin/false\nnot an arm64 busybox: a stand-in with distinct content\n").unwrap();
+    std::fs::write(
+        &p,
+        b"#!/bin/false\nnot an arm64 busybox: a stand-in with distinct content\n",
+    )
+    .unwrap();
     p
 }
 
@@ -153,7 +211,10 @@ pub fn arm64_stand_in(work: &Path) -> std::path::PathBuf {
 /// (seeded by `marker`): big enough that a pull takes a while.
 pub fn write_big_image(layout: &Path, marker: &str, layers: usize, mib: usize) -> Built {
     let work = TempDir::new("big");
-    let mut seed = Digest::of(marker.as_bytes()).hex().bytes().fold(0x9e37_79b9_7f4a_7c15u64, |a, b| a.rotate_left(5) ^ b as u64);
+    let mut seed = Digest::of(marker.as_bytes())
+        .hex()
+        .bytes()
+        .fold(0x9e37_79b9_7f4a_7c15u64, |a, b| a.rotate_left(5) ^ b as u64);
     let mut descs = Vec::new();
     let (mut digests, mut diff_ids) = (Vec::new(), Vec::new());
     for i in 0..layers {
@@ -188,5 +249,11 @@ pub fn write_big_image(layout: &Path, marker: &str, layers: usize, mib: usize) -
     }))
     .unwrap();
     let manifest_d = put(layout, &manifest);
-    Built { manifest: manifest_d, manifest_size: manifest.len(), config: config_d, layers: digests, arch: "amd64".into() }
+    Built {
+        manifest: manifest_d,
+        manifest_size: manifest.len(),
+        config: config_d,
+        layers: digests,
+        arch: "amd64".into(),
+    }
 }

@@ -23,14 +23,28 @@ pub fn fetch(
     progress: &dyn Progress,
 ) -> Result<()> {
     let digest = &desc.digest;
-    progress.event(Event::Start { kind, digest, size: desc.size });
+    progress.event(Event::Start {
+        kind,
+        digest,
+        size: desc.size,
+    });
     if store.has_blob(digest) {
-        progress.event(Event::Done { digest, skipped: true, mounted: false });
+        progress.event(Event::Done {
+            digest,
+            skipped: true,
+            mounted: false,
+        });
         return Ok(());
     }
     let source_name = format!("{}/{repository}", client.host());
     let scopes = [format!("repository:{repository}:pull")];
-    let resp = client.request("GET", &format!("/v2/{repository}/blobs/{digest}"), &scopes, &[], Body::Empty)?;
+    let resp = client.request(
+        "GET",
+        &format!("/v2/{repository}/blobs/{digest}"),
+        &scopes,
+        &[],
+        Body::Empty,
+    )?;
     let resp = expect_ok(resp, &format!("blob {digest} in {source_name}"))?;
     let mut writer = store.blob_writer(Some(digest), Some(desc.size))?;
     // Never more than the descriptor promised: a hostile server cannot fill the disk.
@@ -43,12 +57,21 @@ pub fn fetch(
             source_name: source_name.clone(),
             actual: Digest::parse(&actual).unwrap_or_else(|_| Digest::of(b"")),
         },
-        crate::Error::SizeMismatch { expected, actual, .. } => {
-            Error::SizeMismatch { digest: digest.clone(), source_name: source_name.clone(), expected, actual }
-        }
+        crate::Error::SizeMismatch {
+            expected, actual, ..
+        } => Error::SizeMismatch {
+            digest: digest.clone(),
+            source_name: source_name.clone(),
+            expected,
+            actual,
+        },
         other => other.into(),
     })?;
-    progress.event(Event::Done { digest, skipped: false, mounted: false });
+    progress.event(Event::Done {
+        digest,
+        skipped: false,
+        mounted: false,
+    });
     Ok(())
 }
 
@@ -66,9 +89,16 @@ fn copy(
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(Error::io(format!("blob {digest} from {source_name}: download"), e)),
+            Err(e) => {
+                return Err(Error::io(
+                    format!("blob {digest} from {source_name}: download"),
+                    e,
+                ))
+            }
         };
-        writer.write_all(&buf[..n]).map_err(|e| Error::io(format!("blob {digest}: writing to the store"), e))?;
+        writer
+            .write_all(&buf[..n])
+            .map_err(|e| Error::io(format!("blob {digest}: writing to the store"), e))?;
         done += n as u64;
         if done - reported >= REPORT_EVERY {
             progress.event(Event::Bytes { digest, done });

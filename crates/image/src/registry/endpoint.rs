@@ -33,7 +33,10 @@ mod tests {
     #[test]
     fn docker_hub_and_others() {
         let r = Reference::parse("busybox").unwrap();
-        assert_eq!((api_host(&r.domain), r.path.as_str()), ("registry-1.docker.io", "library/busybox"));
+        assert_eq!(
+            (api_host(&r.domain), r.path.as_str()),
+            ("registry-1.docker.io", "library/busybox")
+        );
         assert_eq!(manifest_ref(&r), "latest");
         let r = Reference::parse("localhost:5000/a/b@sha256:0000000000000000000000000000000000000000000000000000000000000000").unwrap();
         assert_eq!(api_host(&r.domain), "localhost:5000");

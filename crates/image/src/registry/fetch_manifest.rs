@@ -1,9 +1,9 @@
 //! Fetching a manifest document by tag or digest, with its digest checked.
 
 use super::client::{expect_ok, read_limited, Body, Client};
-use crate::store::Digest;
 use super::error::{Error, Result};
 use super::manifest::{self, Manifest, ACCEPT};
+use crate::store::Digest;
 
 /// A manifest as the registry served it: the exact bytes (their digest is the image's
 /// identity), its media type and its parsed form.

@@ -3,8 +3,8 @@
 
 use super::authfile::{self, Credentials};
 use super::client::Client;
-use super::error::{Error, Result};
 use super::endpoint;
+use super::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
 /// The auth file, or an error saying how to name one.

@@ -2,9 +2,9 @@
 //! config and layers of an image, and how an index (manifest list) names one image per
 //! platform.
 
-use crate::store::Digest;
 use super::error::{Error, Result};
 use super::platform::Platform;
+use crate::store::Digest;
 use serde::Deserialize;
 
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";

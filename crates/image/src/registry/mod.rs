@@ -27,10 +27,10 @@ pub mod pull;
 pub mod push;
 pub mod transport;
 
+pub use crate::store::{Digest, Reference};
 pub use authfile::Credentials;
 pub use error::{Error, Result};
 pub use platform::Platform;
 pub use progress::{BlobKind, Event, Progress, Silent};
 pub use pull::{pull, PullOptions, Pulled};
 pub use push::{push, PushOptions};
-pub use crate::store::{Digest, Reference};

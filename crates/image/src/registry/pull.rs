@@ -26,7 +26,12 @@ pub struct PullOptions {
 
 impl Default for PullOptions {
     fn default() -> Self {
-        PullOptions { platform: None, tls_verify: true, credentials: None, workers: parallel::DEFAULT_WORKERS }
+        PullOptions {
+            platform: None,
+            tls_verify: true,
+            credentials: None,
+            workers: parallel::DEFAULT_WORKERS,
+        }
     }
 }
 
@@ -39,32 +44,69 @@ pub struct Pulled {
     pub platform: Option<Platform>,
 }
 
-pub fn pull(reference: &Reference, opts: &PullOptions, store: &Store, progress: &dyn Progress) -> Result<Pulled> {
-    let client = Client::connect(endpoint::api_host(&reference.domain), opts.tls_verify, opts.credentials.clone())?;
+pub fn pull(
+    reference: &Reference,
+    opts: &PullOptions,
+    store: &Store,
+    progress: &dyn Progress,
+) -> Result<Pulled> {
+    let client = Client::connect(
+        endpoint::api_host(&reference.domain),
+        opts.tls_verify,
+        opts.credentials.clone(),
+    )?;
     let name = reference.to_string();
     let repo = &reference.path;
-    let top = fetch_manifest::fetch(&client, repo, &endpoint::manifest_ref(reference), reference.digest.as_ref(), &name)?;
+    let top = fetch_manifest::fetch(
+        &client,
+        repo,
+        &endpoint::manifest_ref(reference),
+        reference.digest.as_ref(),
+        &name,
+    )?;
     let (image, platform) = match &top.manifest {
         Manifest::Image(_) => (top, None),
         Manifest::Index(index) => {
             let want = opts.platform.clone().unwrap_or_else(Platform::host);
             let entry = manifest::select(index, &want, &format!("image {name}"))?;
-            let image = fetch_manifest::fetch(&client, repo, entry.digest.as_str(), Some(&entry.digest), &name)?;
+            let image = fetch_manifest::fetch(
+                &client,
+                repo,
+                entry.digest.as_str(),
+                Some(&entry.digest),
+                &name,
+            )?;
             (image, Some(want))
         }
     };
     let Manifest::Image(m) = &image.manifest else {
-        return Err(Error::Unsupported { what: format!("image {name}"), why: "an index inside an index".into() });
+        return Err(Error::Unsupported {
+            what: format!("image {name}"),
+            why: "an index inside an index".into(),
+        });
     };
-    progress.event(Event::Resolved { reference: &name, digest: &image.digest });
+    progress.event(Event::Resolved {
+        reference: &name,
+        digest: &image.digest,
+    });
     check_layer_types(&m.layers, &name)?;
-    let mut jobs: Vec<(&Descriptor, BlobKind)> = m.layers.iter().map(|l| (l, BlobKind::Layer)).collect();
+    let mut jobs: Vec<(&Descriptor, BlobKind)> =
+        m.layers.iter().map(|l| (l, BlobKind::Layer)).collect();
     jobs.push((&m.config, BlobKind::Config));
-    parallel::for_each(&jobs, opts.workers, |(desc, kind)| blob::fetch(&client, repo, desc, *kind, store, progress))?;
+    parallel::for_each(&jobs, opts.workers, |(desc, kind)| {
+        blob::fetch(&client, repo, desc, *kind, store, progress)
+    })?;
     store_manifest(&image, store)?;
-    let target = Target { media_type: image.media_type.clone(), digest: image.digest.clone(), size: image.bytes.len() as u64 };
+    let target = Target {
+        media_type: image.media_type.clone(),
+        digest: image.digest.clone(),
+        size: image.bytes.len() as u64,
+    };
     store.set_ref(reference, &target)?;
-    Ok(Pulled { manifest: image.digest, platform })
+    Ok(Pulled {
+        manifest: image.digest,
+        platform,
+    })
 }
 
 /// The manifest itself is a blob too (its exact bytes, verified by `fetch`).

@@ -37,21 +37,42 @@ impl Default for PushOptions {
 
 /// Pushes the stored image `source` (a reference, image ID or digest the store resolves)
 /// to `dest`; returns the manifest digest.
-pub fn push(source: &str, dest: &Reference, opts: &PushOptions, store: &Store, progress: &dyn Progress) -> Result<Digest> {
+pub fn push(
+    source: &str,
+    dest: &Reference,
+    opts: &PushOptions,
+    store: &Store,
+    progress: &dyn Progress,
+) -> Result<Digest> {
     let (source_ref, target) = store.resolve(source)?;
     let bytes = store.read_blob(&target.digest, Verify::Yes)?;
     let document = format!("manifest {} of {source}", target.digest);
     let Manifest::Image(m) = manifest::parse(&target.media_type, &bytes, &document)? else {
-        return Err(Error::Unsupported { what: format!("image {source}"), why: "pushing an index is not supported".into() });
+        return Err(Error::Unsupported {
+            what: format!("image {source}"),
+            why: "pushing an index is not supported".into(),
+        });
     };
-    let client = Client::connect(endpoint::api_host(&dest.domain), opts.tls_verify, opts.credentials.clone())?;
+    let client = Client::connect(
+        endpoint::api_host(&dest.domain),
+        opts.tls_verify,
+        opts.credentials.clone(),
+    )?;
     // The registry can copy blobs between its own repositories without an upload.
     let mount_from = source_ref
         .as_ref()
         .filter(|s| s.domain == dest.domain && s.path != dest.path)
         .map(|s| s.path.as_str());
-    let up = Uploader { client: &client, dest, mount_from, store, progress, chunk_size: opts.chunk_size };
-    let mut jobs: Vec<(&Descriptor, BlobKind)> = m.layers.iter().map(|l| (l, BlobKind::Layer)).collect();
+    let up = Uploader {
+        client: &client,
+        dest,
+        mount_from,
+        store,
+        progress,
+        chunk_size: opts.chunk_size,
+    };
+    let mut jobs: Vec<(&Descriptor, BlobKind)> =
+        m.layers.iter().map(|l| (l, BlobKind::Layer)).collect();
     jobs.push((&m.config, BlobKind::Config));
     parallel::for_each(&jobs, opts.workers, |(desc, kind)| up.blob(desc, *kind))?;
     up.manifest(&bytes, &target.media_type, &target.digest)?;
@@ -112,7 +133,9 @@ impl Uploader<'_> {
             Some(location) => location,
         };
         let reader = self.store.open_blob(digest, Verify::Yes)?;
-        let size = reader.size().map_err(|e| Error::io(format!("blob {digest} in the local store"), e))?;
+        let size = reader
+            .size()
+            .map_err(|e| Error::io(format!("blob {digest} in the local store"), e))?;
         let reader: Box<dyn Read + Send + '_> = Box::new(reader);
         if size > self.chunk_size {
             self.chunked(digest, location, reader, size)?;
