@@ -106,8 +106,9 @@ fn wrong_digest_names_the_blob_and_leaves_nothing() {
     );
     // The good layer may stay (content-addressed, unreferenced: prune's business), but no image.
     let _ = good;
-    let refs = std::fs::read_to_string(coracle.root.join("refs.json")).unwrap_or_default();
-    assert!(!refs.contains("evil/app"), "no image recorded: {refs}");
+    let listed = coracle.ok(&["images", "--format", "json"]);
+    assert!(!listed.contains("evil/app"), "no image listed: {listed}");
+    assert!(coracle.ok(&["image", "fsck"]).starts_with("clean"));
     // The token flow was followed: the manifest was fetched with the fake's bearer token.
     let log = fake.log.lock().unwrap().clone();
     assert!(

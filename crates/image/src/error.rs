@@ -67,7 +67,7 @@ impl<T> IoContext<T> for rustix::io::Result<T> {
 }
 
 impl Error {
-    pub(crate) fn json(what: impl Into<String>, source: serde_json::Error) -> Self {
+    pub fn json(what: impl Into<String>, source: serde_json::Error) -> Self {
         Error::Json {
             what: what.into(),
             source,

@@ -1,38 +1,42 @@
 //! `coracle login [-u USER] [-p PASS | --password-stdin] HOST`: checks the credentials with
 //! the registry, then stores them in the auth file (auth.json format).
 
-use super::Result;
+use super::pull::other;
+use super::usage;
 use crate::cli::LoginArgs;
 use image::registry::{login, Credentials};
+use image::Result;
 use std::io::Read;
 
-pub fn run(a: &LoginArgs) -> Result<()> {
+pub fn run(a: &LoginArgs) -> Result<i32> {
     let username = a
         .username
         .clone()
-        .ok_or("login: --username (-u) is required")?;
+        .ok_or_else(|| usage("login: --username (-u) is required"))?;
     let password = match (&a.password, a.password_stdin) {
         (Some(_), true) => {
-            return Err("login: --password and --password-stdin are exclusive".into())
+            return Err(usage(
+                "login: --password and --password-stdin are exclusive",
+            ))
         }
         (Some(p), false) => p.clone(),
         (None, true) => read_stdin()?,
-        (None, false) => return Err("login: give --password (-p) or --password-stdin".into()),
+        (None, false) => return Err(usage("login: give --password (-p) or --password-stdin")),
     };
     if password.is_empty() {
-        return Err("login: the password is empty".into());
+        return Err(usage("login: the password is empty"));
     }
     let registry = registry_name(&a.host);
-    let file = login::auth_file().map_err(|e| e.to_string())?;
+    let file = login::auth_file().map_err(other)?;
     login::login(
         &registry,
         Credentials { username, password },
         a.tls.tls_verify,
         &file,
     )
-    .map_err(|e| e.to_string())?;
-    println!("Login Succeeded!");
-    Ok(())
+    .map_err(other)?;
+    out!("Login Succeeded!");
+    Ok(0)
 }
 
 /// The password is the first line of stdin, without its newline.
@@ -40,7 +44,7 @@ fn read_stdin() -> Result<String> {
     let mut s = String::new();
     std::io::stdin()
         .read_to_string(&mut s)
-        .map_err(|e| format!("login: reading the password from stdin: {e}"))?;
+        .map_err(|e| usage(format!("login: reading the password from stdin: {e}")))?;
     Ok(s.lines().next().unwrap_or("").to_string())
 }
 

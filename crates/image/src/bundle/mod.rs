@@ -12,7 +12,7 @@ use std::path::Path;
 
 use rustix::fs::{openat2, Mode, OFlags, ResolveFlags};
 
-pub use self::spec::{derive, Input};
+pub use self::spec::{derive, Input, DEFAULT_PATH};
 use crate::error::{Error, IoContext, Result};
 use crate::rootfs::{self, Made, RootfsMode};
 use crate::store::{Image, Store};

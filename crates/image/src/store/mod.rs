@@ -17,6 +17,8 @@
 //!    publishes durably; on any error (or if `w` is dropped) nothing is published.
 //!    Small JSON blobs: `store.put_blob(&bytes, Some(&d))`, or `put_blob(&bytes, None)` to get the
 //!    digest of new content.
+//!    Or through a [`Batch`] (`batch.copy_blob(body, Some(&d), Some(size))`), which removes
+//!    what it wrote if it is dropped before `batch.commit(&refs)`: a failed pull leaves nothing.
 //! 3. Last, `store.set_ref(&reference, &Target { media_type, digest: manifest_digest, size })`.
 //!    It refuses unless the manifest, its config and every layer blob are present, so an image
 //!    appears whole or not at all. Pull an index by resolving it to one platform's manifest first
@@ -32,6 +34,7 @@
 //! refs.json, and leftovers in ROOT/tmp only.
 
 mod atomic;
+mod batch;
 mod blob;
 mod digest;
 mod fsck;
@@ -46,6 +49,8 @@ mod write;
 
 use std::path::{Path, PathBuf};
 
+pub use atomic::unique_name as atomic_temp_name;
+pub use batch::Batch;
 pub use blob::{BlobReader, BlobWriter, Verify};
 pub use digest::{Digest, Hasher};
 pub use fsck::FsckReport;
@@ -64,6 +69,19 @@ pub struct Store {
     root: PathBuf,
     mode: LockMode,
     _lock: std::fs::File,
+}
+
+/// The default store: /var/lib/coracle for root, else $XDG_DATA_HOME/coracle
+/// (~/.local/share/coracle).
+pub fn default_root() -> PathBuf {
+    if rustix::process::geteuid().is_root() {
+        return PathBuf::from("/var/lib/coracle");
+    }
+    match std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        Some(x) => PathBuf::from(x).join("coracle"),
+        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/".into()))
+            .join(".local/share/coracle"),
+    }
 }
 
 impl Store {
@@ -183,12 +201,18 @@ impl Store {
     /// Point `r` at an image manifest; refuses unless the manifest, its config and all its
     /// layers are in the store (an image is whole or absent).
     pub fn set_ref(&self, r: &Reference, target: &Target) -> Result<()> {
-        let image = self.image(target)?;
-        image.check_complete(self)?;
+        let mut result = Ok(());
+        // Checked under refs.lock: a failed batch discards its blobs under the same lock.
         self.update_refs(|idx| {
-            idx.refs.insert(r.to_string(), target.clone());
-            true
-        })
+            result = self
+                .image(target)
+                .and_then(|image| image.check_complete(self));
+            if result.is_ok() {
+                idx.refs.insert(r.to_string(), target.clone());
+            }
+            result.is_ok()
+        })?;
+        result
     }
 
     /// Remove a reference; false when it was not there.

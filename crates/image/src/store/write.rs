@@ -25,7 +25,13 @@ impl Store {
             ));
         }
         let config_json = serde_json::to_vec(config).map_err(|e| Error::json("image config", e))?;
-        let config_digest = self.put_blob(&config_json, None)?;
+        self.put_image_raw(&config_json, layers)
+    }
+
+    /// Like [`Store::put_image`] for config bytes kept exactly as they came (so the image ID,
+    /// the config's digest, is preserved). The caller has checked them.
+    pub fn put_image_raw(&self, config_json: &[u8], layers: &[NewLayer]) -> Result<Target> {
+        let config_digest = self.put_blob(config_json, None)?;
         let config_desc = DescriptorBuilder::default()
             .media_type(MediaType::ImageConfig)
             .digest(config_digest.to_oci())

@@ -28,7 +28,7 @@ use tar::EntryType;
 
 use crate::error::{Error, Result};
 use crate::store::{Digest, Hasher};
-pub use compression::decompress;
+pub use compression::{decompress, HashReader};
 use entry::Meta;
 use path::EntryPath;
 use walk::{io_err, open_dir_at, open_parent, remove_all_at, type_at};
@@ -53,6 +53,21 @@ pub struct Options {
 
 const WH_PREFIX: &[u8] = b".wh.";
 const WH_OPAQUE: &[u8] = b".wh..wh..opq";
+
+/// Check an entry's path the way [`apply_layer`] will (for importers that only stream).
+pub fn check_entry_path(raw: &[u8]) -> Result<()> {
+    let path = EntryPath::parse(raw)?;
+    if let Some((_, name)) = path.split() {
+        let n = name.as_bytes();
+        if n == b".wh.." || n == b".wh..." || n == b".wh." {
+            return Err(unsafe_entry(
+                &String::from_utf8_lossy(raw),
+                "whiteout of \".\" or \"..\"",
+            ));
+        }
+    }
+    Ok(())
+}
 
 /// Apply one layer (plain, gzip or zstd tar) onto `target`; returns its diff ID.
 pub fn apply_layer(layer: impl Read, target: &Path, opts: &Options) -> Result<Digest> {
