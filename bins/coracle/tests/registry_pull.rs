@@ -169,9 +169,6 @@ fn runtime_binary() -> std::path::PathBuf {
 
 #[test]
 fn pulled_image_runs_with_coracle_runtime() {
-    use image::bundle;
-    use image::rootfs::RootfsMode;
-    use image::store::Store;
     let reg = Registry::start();
     let work = TempDir::new("run");
     let marker = format!("hello from {}", registry_support::unique("pulled"));
@@ -180,20 +177,8 @@ fn pulled_image_runs_with_coracle_runtime() {
     coracle.ok(&["pull", &reg.reference("run/app:1")]);
 
     let bundle_dir = work.path().join("bundle");
-    {
-        let store = Store::open(&coracle.root).unwrap();
-        let (_, target) = store.resolve(&reg.reference("run/app:1")).unwrap();
-        let image = store.image(&target).unwrap();
-        bundle::create(
-            &store,
-            &image,
-            "run/app:1",
-            &bundle_dir,
-            RootfsMode::Copy,
-            None,
-        )
-        .unwrap();
-    }
+    let dir = bundle_dir.to_str().unwrap();
+    coracle.ok(&["bundle", "--rootfs", "copy", &reg.reference("run/app:1"), dir]);
     let id = registry_support::unique("run");
     let state = work.path().join("runtime-state");
     let out = std::process::Command::new(runtime_binary())
@@ -212,5 +197,5 @@ fn pulled_image_runs_with_coracle_runtime() {
     );
     // The image's Cmd is `cat /etc/hello.txt`, from the uncompressed layer over the gzip and zstd ones.
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), marker);
-    bundle::remove(&bundle_dir).unwrap();
+    coracle.ok(&["unbundle", dir]);
 }
