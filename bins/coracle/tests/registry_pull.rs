@@ -178,7 +178,13 @@ fn pulled_image_runs_with_coracle_runtime() {
 
     let bundle_dir = work.path().join("bundle");
     let dir = bundle_dir.to_str().unwrap();
-    coracle.ok(&["bundle", "--rootfs", "copy", &reg.reference("run/app:1"), dir]);
+    coracle.ok(&[
+        "bundle",
+        "--rootfs",
+        "copy",
+        &reg.reference("run/app:1"),
+        dir,
+    ]);
     let id = registry_support::unique("run");
     let state = work.path().join("runtime-state");
     let out = std::process::Command::new(runtime_binary())
@@ -198,4 +204,22 @@ fn pulled_image_runs_with_coracle_runtime() {
     // The image's Cmd is `cat /etc/hello.txt`, from the uncompressed layer over the gzip and zstd ones.
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), marker);
     coracle.ok(&["unbundle", dir]);
+}
+
+#[test]
+fn https_registry_with_a_self_signed_certificate() {
+    let reg = Registry::start_full(false, true);
+    let work = TempDir::new("https");
+    // skopeo pushes over HTTPS without verification (the certificate is self-signed).
+    let built = push_single(work.path(), &reg.reference("tls/app:1"), "https");
+    let coracle = Coracle::new(work.path());
+    // A loopback registry: HTTPS is tried first, without certificate checks.
+    let out = coracle.ok(&["pull", &reg.reference("tls/app:1")]);
+    assert!(out.contains(built.manifest.as_str()), "{out}");
+    let out = coracle.ok(&[
+        "push",
+        &reg.reference("tls/app:1"),
+        &reg.reference("tls/copy:2"),
+    ]);
+    assert!(out.contains(built.manifest.as_str()), "{out}");
 }

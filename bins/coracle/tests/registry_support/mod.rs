@@ -79,6 +79,11 @@ impl Registry {
 
     /// With `htpasswd`, the registry requires Basic auth for USER/PASSWORD (bcrypt).
     pub fn start_with(htpasswd: bool) -> Registry {
+        Registry::start_full(htpasswd, false)
+    }
+
+    /// With `tls`, the registry speaks only HTTPS, with a self-signed certificate.
+    pub fn start_full(htpasswd: bool, tls: bool) -> Registry {
         let dir = TempDir::new("registry");
         let port = free_port();
         let host = format!("127.0.0.1:{port}");
@@ -96,8 +101,39 @@ impl Registry {
                 file.display()
             );
         }
+        let mut tls_config = String::new();
+        if tls {
+            let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+            run_ok(
+                Command::new("openssl")
+                    .args([
+                        "req",
+                        "-x509",
+                        "-newkey",
+                        "ec",
+                        "-pkeyopt",
+                        "ec_paramgen_curve:P-256",
+                        "-nodes",
+                        "-days",
+                        "2",
+                        "-subj",
+                        "/CN=coracle-test",
+                        "-addext",
+                        "subjectAltName=IP:127.0.0.1",
+                        "-keyout",
+                    ])
+                    .arg(&key)
+                    .arg("-out")
+                    .arg(&cert),
+            );
+            tls_config = format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                cert.display(),
+                key.display()
+            );
+        }
         let config = format!(
-            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n  secret: coracle-test\n{auth}",
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n  secret: coracle-test\n{tls_config}{auth}",
             dir.path().join("data").display()
         );
         let config_path = dir.path().join("config.yml");
