@@ -1,13 +1,16 @@
 //! Auth against a real registry with htpasswd (bcrypt) Basic auth: anonymous pulls are
 //! refused with a clear error, bad credentials do not log in, good ones do and are kept
-//! in the auth file (auth.json format), logout forgets them.
+//! in the auth file (auth.json format), logout forgets them. The same with a token-auth
+//! registry (bearer tokens per the distribution token spec, from the test's token server).
 
 mod registry_support;
 
+use registry_support::token::TokenServer;
 use registry_support::{oci, run_ok, Coracle, Registry, TempDir, PASSWORD, USER};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::atomic::Ordering;
 
 #[test]
 fn htpasswd_registry_login_pull_logout() {
@@ -92,5 +95,67 @@ fn htpasswd_registry_login_pull_logout() {
     assert!(
         err.contains(&reg.host) && err.contains("not found"),
         "{err}"
+    );
+}
+
+#[test]
+fn token_auth_registry_bearer_flow() {
+    let certs = TempDir::new("token-certs");
+    let tokens = TokenServer::start(certs.path());
+    let reg = Registry::start_in(
+        TempDir::new("token-registry"),
+        &tokens.registry_auth(),
+        false,
+    );
+    let work = TempDir::new("token");
+    let layout = work.path().join("layout");
+    let built = oci::write_image(
+        &layout,
+        &oci::busybox_rootfs(work.path(), Path::new("/bin/busybox")),
+        "amd64",
+        "token",
+    );
+    oci::write_layout(&layout, "t", &[&built]);
+    let reference = reg.reference("tok/app:1");
+    let creds = format!("{USER}:{PASSWORD}");
+    let mut copy = Command::new("skopeo");
+    copy.args([
+        "copy",
+        "--quiet",
+        "--preserve-digests",
+        "--dest-tls-verify=false",
+        "--dest-creds",
+        &creds,
+    ]);
+    run_ok(
+        copy.arg(format!("oci:{}:t", layout.display()))
+            .arg(format!("docker://{reference}")),
+    );
+    let coracle = Coracle::new(work.path());
+
+    let err = coracle.fails(&["pull", &reference]);
+    assert!(
+        err.contains("unauthorized") && err.contains("coracle login"),
+        "{err}"
+    );
+    let err = coracle.fails(&["login", "-u", USER, "-p", "nope", &reg.host]);
+    assert!(err.contains("unauthorized") && err.contains(USER), "{err}");
+    assert!(!coracle.auth_file.exists());
+
+    let before = tokens.issued.load(Ordering::SeqCst);
+    coracle.ok(&["login", "-u", USER, "-p", PASSWORD, &reg.host]);
+    assert!(coracle
+        .ok(&["pull", &reference])
+        .contains(built.manifest.as_str()));
+    // Push to another repository: a token for both scopes, every blob mounted.
+    let out = coracle.run(&["push", &reference, &reg.reference("tok/copy:2")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stderr.contains("mounted"),
+        "{stderr}"
+    );
+    assert!(
+        tokens.issued.load(Ordering::SeqCst) > before,
+        "tokens came from the token server"
     );
 }

@@ -5,6 +5,7 @@
 
 pub mod fake;
 pub mod oci;
+pub mod token;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -85,8 +86,6 @@ impl Registry {
     /// With `tls`, the registry speaks only HTTPS, with a self-signed certificate.
     pub fn start_full(htpasswd: bool, tls: bool) -> Registry {
         let dir = TempDir::new("registry");
-        let port = free_port();
-        let host = format!("127.0.0.1:{port}");
         let mut auth = String::new();
         if htpasswd {
             let file = dir.path().join("htpasswd");
@@ -101,31 +100,16 @@ impl Registry {
                 file.display()
             );
         }
+        Registry::start_in(dir, &auth, tls)
+    }
+
+    /// A registry with this `auth:` section (YAML, may be empty) in its config.
+    pub fn start_in(dir: TempDir, auth: &str, tls: bool) -> Registry {
+        let port = free_port();
+        let host = format!("127.0.0.1:{port}");
         let mut tls_config = String::new();
         if tls {
-            let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-            run_ok(
-                Command::new("openssl")
-                    .args([
-                        "req",
-                        "-x509",
-                        "-newkey",
-                        "ec",
-                        "-pkeyopt",
-                        "ec_paramgen_curve:P-256",
-                        "-nodes",
-                        "-days",
-                        "2",
-                        "-subj",
-                        "/CN=coracle-test",
-                        "-addext",
-                        "subjectAltName=IP:127.0.0.1",
-                        "-keyout",
-                    ])
-                    .arg(&key)
-                    .arg("-out")
-                    .arg(&cert),
-            );
+            let (cert, key) = self_signed(dir.path(), "tls");
             tls_config = format!(
                 "  tls:\n    certificate: {}\n    key: {}\n",
                 cert.display(),
@@ -309,4 +293,43 @@ pub fn skopeo_inspect(reference: &str) -> serde_json::Value {
         &format!("docker://{reference}"),
     ]));
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A self-signed P-256 certificate for 127.0.0.1 and its PKCS#8 key, as PEM files in `dir`.
+pub fn self_signed(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let (cert, key) = (
+        dir.join(format!("{name}-cert.pem")),
+        dir.join(format!("{name}-key.pem")),
+    );
+    let mut c = Command::new("openssl");
+    c.args([
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-days",
+        "2",
+    ]);
+    c.args([
+        "-subj",
+        "/CN=coracle-test",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-keyout",
+    ]);
+    run_ok(c.arg(&key).arg("-out").arg(&cert));
+    (cert, key)
+}
+
+/// The DER bytes inside a one-block PEM file.
+pub fn pem_der(path: &Path) -> Vec<u8> {
+    use base64::Engine as _;
+    let text = std::fs::read_to_string(path).unwrap();
+    let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .unwrap()
 }
