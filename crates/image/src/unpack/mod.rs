@@ -312,11 +312,19 @@ impl State<'_> {
     fn meta(&self, e: &mut tar::Entry<'_, impl Read>, shown: &str) -> Result<Meta> {
         let h = e.header();
         let bad = |what: &str| unsafe_entry(shown, &format!("bad {what} in header"));
+        let old = h.as_old();
+        // An empty numeric field (all NULs or spaces) reads as 0, as Go's archive/tar (Docker)
+        // reads it; anything else unparsable is refused.
+        let num = |r: std::io::Result<u64>, raw: &[u8], what: &str| match r {
+            Ok(n) => Ok(n),
+            Err(_) if raw.iter().all(|&b| b == 0 || b == b' ') => Ok(0),
+            Err(_) => Err(bad(what)),
+        };
         let mut m = Meta {
-            mode: h.mode().map_err(|_| bad("mode"))?,
-            uid: h.uid().map_err(|_| bad("uid"))? as u32,
-            gid: h.gid().map_err(|_| bad("gid"))? as u32,
-            mtime: h.mtime().map_err(|_| bad("mtime"))? as i64,
+            mode: num(h.mode().map(u64::from), &old.mode, "mode")? as u32,
+            uid: num(h.uid(), &old.uid, "uid")? as u32,
+            gid: num(h.gid(), &old.gid, "gid")? as u32,
+            mtime: num(h.mtime(), &old.mtime, "mtime")? as i64,
             xattrs: Vec::new(),
             chown: self.chown,
         };
