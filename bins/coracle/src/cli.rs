@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgAction, Args, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
@@ -42,6 +42,14 @@ pub enum Command {
     Bundle(BundleArgs),
     /// Unmount and remove a bundle made by `bundle`.
     Unbundle { dir: PathBuf },
+    /// Download an image from a registry into the store.
+    Pull(PullArgs),
+    /// Upload an image from the store to a registry.
+    Push(PushArgs),
+    /// Check credentials with a registry and store them (auth.json).
+    Login(LoginArgs),
+    /// Remove stored credentials for a registry.
+    Logout(LogoutArgs),
 }
 
 #[derive(Subcommand)]
@@ -116,4 +124,55 @@ pub struct BundleArgs {
     /// Replaces the image's Cmd.
     #[arg(last = true)]
     pub cmd: Vec<String>,
+}
+
+/// `--tls-verify[=true|false]`, as Podman spells it.
+#[derive(Args)]
+pub struct TlsArgs {
+    /// Require HTTPS with a verified certificate (loopback registries may use plain HTTP).
+    #[arg(long = "tls-verify", value_name = "BOOL", default_value_t = true, action = ArgAction::Set,
+          num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub tls_verify: bool,
+}
+
+#[derive(Args)]
+pub struct PullArgs {
+    /// Pick this platform from a multi-platform image (os/arch[/variant]; default: the host's).
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+    #[command(flatten)]
+    pub tls: TlsArgs,
+    /// Image reference (NAME[:TAG] or NAME@DIGEST).
+    pub reference: String,
+}
+
+#[derive(Args)]
+pub struct PushArgs {
+    #[command(flatten)]
+    pub tls: TlsArgs,
+    /// Image in the store.
+    pub reference: String,
+    /// Where to push it (default: the image's own reference).
+    pub destination: Option<String>,
+}
+
+#[derive(Args)]
+pub struct LoginArgs {
+    #[arg(short, long)]
+    pub username: Option<String>,
+    #[arg(short, long)]
+    pub password: Option<String>,
+    /// Read the password from standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+    #[command(flatten)]
+    pub tls: TlsArgs,
+    /// Registry host (e.g. quay.io, localhost:5000).
+    pub host: String,
+}
+
+#[derive(Args)]
+pub struct LogoutArgs {
+    /// Registry host.
+    pub host: String,
 }

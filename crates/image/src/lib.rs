@@ -20,6 +20,7 @@ pub mod archive;
 pub mod bundle;
 pub mod error;
 pub mod import;
+pub mod registry;
 pub mod rootfs;
 pub mod store;
 pub mod time;

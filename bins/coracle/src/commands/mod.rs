@@ -17,7 +17,11 @@ mod images;
 mod import;
 mod inspect;
 mod load;
+mod login;
+mod logout;
 mod prune;
+mod pull;
+mod push;
 mod rmi;
 mod save;
 mod tag;
@@ -42,6 +46,10 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Load(a) => load::run(&root, a),
         Command::Bundle(a) => bundle::run(&root, a),
         Command::Unbundle { dir } => bundle::remove(dir),
+        Command::Pull(a) => pull::run(&root, a),
+        Command::Push(a) => push::run(&root, a),
+        Command::Login(a) => login::run(a),
+        Command::Logout(a) => logout::run(a),
     }
 }
 
