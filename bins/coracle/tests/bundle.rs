@@ -247,3 +247,42 @@ fn hostile_layer_is_refused_at_unpack() {
         env.assert_clean();
     }
 }
+
+/// Where overlayfs cannot be used (here: a store path with ':', which overlay options cannot
+/// name), `auto` falls back to a copy that runs the same; `--rootfs overlay` says why it can't.
+#[test]
+fn overlay_unavailable_falls_back_to_a_copy() {
+    let env = Env::new();
+    let root = env.path("store:colon");
+    let coracle = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_coracle"))
+            .arg("--root")
+            .arg(&root)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let rootfs = env.path("rootfs");
+    busybox_rootfs(&rootfs);
+    assert!(coracle(&["import", rootfs.to_str().unwrap(), "bb"])
+        .status
+        .success());
+    let bundle = env.path("b");
+    let b = bundle.to_str().unwrap();
+    let out = coracle(&["bundle", "bb", b, "--", "sh", "-c", "echo from-copy"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("(copy)"),
+        "{out:?}"
+    );
+    assert!(!mounted(&bundle.join("rootfs")));
+    let (ok, text) = run_bundle(&runtime_bin(), &env.path("state"), &bundle);
+    assert!(ok && text.contains("from-copy"), "{text}");
+    assert!(coracle(&["unbundle", b]).status.success());
+    let out = coracle(&["bundle", "--rootfs", "overlay", "bb", b]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.lines().count() == 1 && err.contains("':'"),
+        "{err}"
+    );
+    assert!(!bundle.exists());
+}
