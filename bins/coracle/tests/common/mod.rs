@@ -205,10 +205,19 @@ pub fn sha256_hex(data: &[u8]) -> String {
 
 /// A docker-archive holding one image with these (uncompressed) layers, tagged `tag`.
 pub fn docker_archive(path: &Path, tag: &str, layers: &[Vec<u8>], config_extra: &str) {
-    let diff_ids: Vec<String> = layers
-        .iter()
-        .map(|l| format!("\"sha256:{}\"", sha256_hex(l)))
-        .collect();
+    let diff_ids: Vec<String> = layers.iter().map(|l| sha256_hex(l)).collect();
+    docker_archive_with_diff_ids(path, tag, layers, &diff_ids, config_extra)
+}
+
+/// Like [`docker_archive`], with the config's diff IDs (hex) given (to make a lying archive).
+pub fn docker_archive_with_diff_ids(
+    path: &Path,
+    tag: &str,
+    layers: &[Vec<u8>],
+    diff_ids: &[String],
+    config_extra: &str,
+) {
+    let diff_ids: Vec<String> = diff_ids.iter().map(|d| format!("\"sha256:{d}\"")).collect();
     let config = format!(
         r#"{{"architecture":"amd64","os":"linux","config":{{"Cmd":["sh"]{config_extra}}},"rootfs":{{"type":"layers","diff_ids":[{}]}}}}"#,
         diff_ids.join(",")
