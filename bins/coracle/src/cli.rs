@@ -8,7 +8,7 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 #[command(
     name = "coracle",
     version,
-    about = "coracle: containers without a daemon (image commands)"
+    about = "coracle: containers without a daemon"
 )]
 pub struct Cli {
     /// The image store (default: /var/lib/coracle as root, $XDG_DATA_HOME/coracle otherwise).
@@ -50,6 +50,207 @@ pub enum Command {
     Login(LoginArgs),
     /// Remove stored credentials for a registry.
     Logout(LogoutArgs),
+    /// Create a container and start it (foreground: its output, then its exit code).
+    Run(RunArgs),
+    /// Create a container (record, rootfs, config) without starting it.
+    Create(CreateArgs),
+    /// Start created or exited containers.
+    Start {
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Stop running containers: the image's StopSignal (or SIGTERM), SIGKILL after -t.
+    Stop(StopArgs),
+    /// Send a signal to running containers.
+    Kill(KillArgs),
+    /// Remove containers.
+    Rm(RmArgs),
+    /// List containers.
+    Ps(PsArgs),
+    /// Show a container's output.
+    Logs(LogsArgs),
+    /// Wait until containers exit; print their exit codes.
+    Wait {
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Show containers (or else images) as JSON.
+    Inspect {
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// The per-container monitor (started by `start` and `run`; not for users).
+    #[command(name = "__monitor", hide = true)]
+    Monitor {
+        #[arg(long)]
+        attach: bool,
+        id: String,
+    },
+}
+
+/// `create`'s flags (and `run`'s).
+#[derive(Args)]
+#[command(disable_help_flag = true)]
+pub struct CreateArgs {
+    #[arg(long, action = ArgAction::Help)]
+    pub help: Option<bool>,
+    /// Remove the container when it exits.
+    #[arg(long)]
+    pub rm: bool,
+    #[arg(long)]
+    pub name: Option<String>,
+    /// KEY=VALUE, or KEY to pass the caller's value.
+    #[arg(short = 'e', long = "env", value_name = "KEY[=VALUE]")]
+    pub env: Vec<String>,
+    /// KEY=VALUE lines (blank lines and # comments skipped).
+    #[arg(long = "env-file", value_name = "FILE")]
+    pub env_file: Vec<PathBuf>,
+    #[arg(short = 'w', long = "workdir", value_name = "DIR")]
+    pub workdir: Option<String>,
+    /// UID[:GID] (numeric).
+    #[arg(short = 'u', long = "user")]
+    pub user: Option<String>,
+    #[arg(long)]
+    pub entrypoint: Option<String>,
+    /// Bind mount SRC:DST[:ro|rw] (SRC an absolute host path).
+    #[arg(short = 'v', long = "volume", value_name = "SRC:DST[:MODE]")]
+    pub volume: Vec<String>,
+    /// none, host, bridge (default) or a network's name (repeat for more).
+    #[arg(long = "network", alias = "net", value_name = "NETWORK")]
+    pub network: Vec<String>,
+    /// [IP:]HOST:CONTAINER[/udp]
+    #[arg(short = 'p', long = "publish")]
+    pub publish: Vec<String>,
+    #[arg(short = 'h', long)]
+    pub hostname: Option<String>,
+    /// Memory limit (bytes, or with k, m, g).
+    #[arg(short = 'm', long)]
+    pub memory: Option<String>,
+    #[arg(long)]
+    pub cpus: Option<String>,
+    #[arg(long = "pids-limit", allow_negative_numbers = true)]
+    pub pids_limit: Option<i64>,
+    /// Mount the container's root filesystem read-only.
+    #[arg(long = "read-only")]
+    pub read_only: bool,
+    #[arg(long = "cap-add")]
+    pub cap_add: Vec<String>,
+    #[arg(long = "cap-drop")]
+    pub cap_drop: Vec<String>,
+    /// Docker flags not supported yet: accepted by the parser only to be refused by name.
+    #[command(flatten)]
+    pub unsupported: Unsupported,
+    /// IMAGE [COMMAND [ARG...]]
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true,
+          num_args = 1.., value_name = "IMAGE [COMMAND [ARG...]]")]
+    pub image_and_cmd: Vec<String>,
+}
+
+/// Docker's `run`/`create` flags that coracle does not do yet: each is refused with an error
+/// naming it, never silently ignored.
+#[derive(Args)]
+pub struct Unsupported {
+    #[arg(short = 'i', long, hide = true)]
+    pub interactive: bool,
+    #[arg(short = 't', long, hide = true)]
+    pub tty: bool,
+    #[arg(long, hide = true)]
+    pub tmpfs: Vec<String>,
+    #[arg(long, hide = true)]
+    pub mount: Vec<String>,
+    #[arg(long, hide = true)]
+    pub restart: Option<String>,
+    #[arg(long, hide = true)]
+    pub init: bool,
+    #[arg(long, hide = true)]
+    pub pull: Option<String>,
+    #[arg(long = "security-opt", hide = true)]
+    pub security_opt: Vec<String>,
+    #[arg(long, hide = true)]
+    pub runtime: Option<String>,
+}
+
+impl Unsupported {
+    /// The first flag given that is not supported yet.
+    pub fn first(&self) -> Option<&'static str> {
+        [
+            (self.interactive, "-i/--interactive"),
+            (self.tty, "-t/--tty"),
+            (!self.tmpfs.is_empty(), "--tmpfs"),
+            (!self.mount.is_empty(), "--mount"),
+            (self.restart.is_some(), "--restart"),
+            (self.init, "--init"),
+            (self.pull.is_some(), "--pull"),
+            (!self.security_opt.is_empty(), "--security-opt"),
+            (self.runtime.is_some(), "--runtime"),
+        ]
+        .into_iter()
+        .find(|(given, _)| *given)
+        .map(|(_, name)| name)
+    }
+}
+
+#[derive(Args)]
+#[command(disable_help_flag = true)]
+pub struct RunArgs {
+    /// Print the container's id and leave it running in the background.
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    #[command(flatten)]
+    pub create: CreateArgs,
+}
+
+#[derive(Args)]
+pub struct StopArgs {
+    /// Seconds to wait before SIGKILL.
+    #[arg(short = 't', long = "time", default_value_t = 10)]
+    pub time: u64,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct KillArgs {
+    #[arg(short = 's', long = "signal", default_value = "KILL")]
+    pub signal: String,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct RmArgs {
+    /// Kill a running container first.
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct PsArgs {
+    /// Also containers that are not running.
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Only ids.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// `table` (default) or `json` (one object per line).
+    #[arg(long, default_value = "table")]
+    pub format: String,
+}
+
+#[derive(Args)]
+pub struct LogsArgs {
+    /// Keep printing new output until the container exits.
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    /// Only the last N lines (`all`: everything).
+    #[arg(short = 'n', long, default_value = "all")]
+    pub tail: String,
+    /// Prefix each line with its time.
+    #[arg(short = 't', long)]
+    pub timestamps: bool,
+    pub container: String,
 }
 
 #[derive(Subcommand)]

@@ -120,6 +120,16 @@ pub fn flock_exclusive(fd: BorrowedFd<'_>) -> io::Result<()> {
     }
 }
 
+/// `flock(2)` exclusive without waiting: `Ok(false)` when another open file holds it.
+pub fn flock_try_exclusive(fd: BorrowedFd<'_>) -> io::Result<bool> {
+    // SAFETY: plain syscall on a borrowed, valid fd.
+    match check(unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) }) {
+        Ok(_) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Wait until one of `fds` is readable (or hung up); returns the readiness flags per fd.
 /// `timeout_ms` < 0 waits forever; `Ok(None)` on timeout.
 pub fn poll_readable(fds: &[BorrowedFd<'_>], timeout_ms: i32) -> io::Result<Option<Vec<i16>>> {

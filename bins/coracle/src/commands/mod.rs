@@ -12,21 +12,32 @@ macro_rules! out {
 }
 
 mod bundle;
+mod container_inspect;
+mod create;
 mod fsck;
 mod images;
 mod import;
 mod inspect;
+mod kill;
 mod load;
 mod login;
 mod logout;
+mod logs;
 mod prune;
+mod ps;
 mod pull;
 mod push;
+mod rm;
 mod rmi;
+mod run;
 mod save;
+mod start;
+mod stop;
 mod tag;
+mod wait;
 
 use crate::cli::{Cli, Command, ImageCommand};
+use engine::container::{monitor, Engine};
 use image::store::{self, Image, Reference, Store};
 use image::{Error, Result};
 
@@ -50,7 +61,36 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Push(a) => push::run(&root, a),
         Command::Login(a) => login::run(a),
         Command::Logout(a) => logout::run(a),
+        Command::Run(a) => Ok(run::run(&Engine::new(root), a)),
+        Command::Create(a) => Ok(create::run(&Engine::new(root), a)),
+        Command::Start { containers } => Ok(start::run(&Engine::new(root), containers)),
+        Command::Stop(a) => Ok(stop::run(&Engine::new(root), a)),
+        Command::Kill(a) => Ok(kill::run(&Engine::new(root), a)),
+        Command::Rm(a) => Ok(rm::run(&Engine::new(root), a)),
+        Command::Ps(a) => Ok(ps::run(&Engine::new(root), a)),
+        Command::Logs(a) => Ok(logs::run(&Engine::new(root), a)),
+        Command::Wait { containers } => Ok(wait::run(&Engine::new(root), containers)),
+        Command::Inspect { names } => Ok(container_inspect::run(&Engine::new(&root), &root, names)),
+        Command::Monitor { attach, id } => Ok(monitor::main(&Engine::new(root), id, *attach)),
     }
+}
+
+/// Print a container command's error as the one line `coracle: …`; return `code`.
+pub fn engine_fail(e: &engine::container::Error, code: i32) -> i32 {
+    eprintln!("coracle: {e}");
+    code
+}
+
+/// The command line of a container's monitor: this binary, `__monitor`.
+pub fn monitor_command(engine: &Engine, id: &str, attach: bool) -> std::process::Command {
+    let exe = std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into());
+    let mut c = std::process::Command::new(exe);
+    c.arg("--root").arg(&engine.root).arg("__monitor");
+    if attach {
+        c.arg("--attach");
+    }
+    c.arg(id);
+    c
 }
 
 /// Resolve an image argument to its reference (if named by one) and loaded image.

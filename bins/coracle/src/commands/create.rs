@@ -1,0 +1,48 @@
+//! `create [FLAGS] IMAGE [COMMAND [ARG...]]`: prints the new container's id.
+
+use super::engine_fail;
+use crate::cli::CreateArgs;
+use engine::container::request::read_env_file;
+use engine::container::{ops, Engine, Error, Request, Result};
+
+pub fn run(engine: &Engine, args: &CreateArgs) -> i32 {
+    match request(args).and_then(|r| ops::create(engine, &r)) {
+        Ok(rec) => {
+            out!("{}", rec.id);
+            0
+        }
+        Err(e) => engine_fail(&e, e.exit_code()),
+    }
+}
+
+/// The flags as the engine's request (`--env-file` lines come before `-e`, as Docker).
+pub fn request(a: &CreateArgs) -> Result<Request> {
+    if let Some(flag) = a.unsupported.first() {
+        return Err(Error::Invalid(format!("{flag}: not supported yet")));
+    }
+    let mut env = vec![];
+    for f in &a.env_file {
+        env.extend(read_env_file(f)?);
+    }
+    env.extend(a.env.iter().cloned());
+    Ok(Request {
+        image: a.image_and_cmd[0].clone(),
+        name: a.name.clone(),
+        cmd: a.image_and_cmd[1..].to_vec(),
+        entrypoint: a.entrypoint.clone(),
+        env,
+        workdir: a.workdir.clone(),
+        user: a.user.clone(),
+        volumes: a.volume.clone(),
+        networks: a.network.clone(),
+        ports: a.publish.clone(),
+        hostname: a.hostname.clone(),
+        memory: a.memory.clone(),
+        cpus: a.cpus.clone(),
+        pids_limit: a.pids_limit,
+        read_only: a.read_only,
+        cap_add: a.cap_add.clone(),
+        cap_drop: a.cap_drop.clone(),
+        auto_remove: a.rm,
+    })
+}

@@ -1,0 +1,37 @@
+//! `run [-d] [FLAGS] IMAGE [COMMAND [ARG...]]`: create, then start through a monitor. In the
+//! foreground the monitor copies the output to our stdout/stderr and we exit with the
+//! container's code; a container that cannot start is removed again (125/126/127).
+
+use super::{create, engine_fail, monitor_command};
+use crate::cli::RunArgs;
+use engine::container::{ops, record, Engine, EXIT_ENGINE};
+
+pub fn run(engine: &Engine, args: &RunArgs) -> i32 {
+    let req = match create::request(&args.create) {
+        Ok(r) => r,
+        Err(e) => return engine_fail(&e, e.exit_code()),
+    };
+    let rec = match ops::create(engine, &req) {
+        Ok(r) => r,
+        Err(e) => return engine_fail(&e, e.exit_code()),
+    };
+    let attach = !args.detach;
+    match ops::start(&rec, monitor_command(engine, &rec.id, attach), attach) {
+        Ok(mut child) => {
+            if args.detach {
+                out!("{}", rec.id);
+                return 0;
+            }
+            match child.wait().ok().and_then(|s| s.code()) {
+                Some(code) => code,
+                None => EXIT_ENGINE,
+            }
+        }
+        Err(e) => {
+            if let Ok(lock) = record::lock(engine) {
+                let _ = ops::remove_files(engine, &rec.id, &lock);
+            }
+            engine_fail(&e, e.exit_code())
+        }
+    }
+}

@@ -1,0 +1,322 @@
+//! `coracle run`: exit codes, output, flags, and bad input refused with nothing left. Root,
+//! real containers through the runtime crate (no network: `--network none` unless testing it).
+
+mod common;
+mod engine_support;
+
+use engine_support::*;
+
+#[test]
+fn run_rm_exits_with_the_containers_code_and_streams_its_output() {
+    let env = env();
+    let out = env.output(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        IMAGE,
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 3",
+    ]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert_eq!(stdout(&out), "out\n");
+    assert_eq!(stderr(&out), "err\n");
+    assert_store_empty(&env);
+}
+
+#[test]
+fn run_127_for_a_missing_command_126_for_a_file_that_cannot_be_executed() {
+    let env = env();
+    let out = env.output(&["run", "--rm", "--network", "none", IMAGE, "nosuchcmd"]);
+    assert_one_error(&out, 127, "nosuchcmd");
+    let out = env.output(&["run", "--network", "none", IMAGE, "/etc/passwd"]);
+    assert_one_error(&out, 126, "/etc/passwd");
+    // A container that could not start is removed again, --rm or not.
+    assert_store_empty(&env);
+    assert!(ids(&env).is_empty());
+}
+
+#[test]
+fn without_rm_the_exited_container_stays_until_rm() {
+    let env = env();
+    let out = env.output(&[
+        "run",
+        "--name",
+        "keep",
+        "--network",
+        "none",
+        IMAGE,
+        "sh",
+        "-c",
+        "echo kept; exit 4",
+    ]);
+    assert_eq!(code(&out), 4);
+    let c = inspect(&env, "keep");
+    assert_eq!(c["State"]["Status"], "exited");
+    assert_eq!(c["State"]["ExitCode"], 4);
+    assert_eq!(c["Name"], "/keep");
+    assert_eq!(env.ok(&["logs", "keep"]), "kept\n");
+    let id = c["Id"].as_str().unwrap().to_string();
+    assert_eq!(id.len(), 64);
+    assert_eq!(env.ok(&["ps", "-a", "-q"]).trim(), &id[..12]);
+    assert_eq!(
+        env.ok(&["ps", "-q"]).trim(),
+        "",
+        "ps without -a shows only running ones"
+    );
+    env.ok(&["rm", &id[..5]]);
+    assert_gone(&env, &id);
+    assert_store_empty(&env);
+}
+
+#[test]
+fn process_flags_env_workdir_user_entrypoint_hostname() {
+    let env = env();
+    let envfile = env.path("env.list");
+    std::fs::write(&envfile, "# comment\n\nFROMFILE=f1\nB=from-file\n").unwrap();
+    std::env::set_var("CORACLE_TEST_PASSED", "passed-through");
+    let out = env.output(&[
+        "run", "--rm", "--network", "none", "--env-file", envfile.to_str().unwrap(),
+        "-e", "A=1", "-e", "B=2", "-e", "CORACLE_TEST_PASSED", "-w", "/tmp", "-u", "1000:1001",
+        "--hostname", "box1", "--entrypoint", "/bin/sh", IMAGE,
+        "-c", "echo $A $B $FROMFILE $CORACLE_TEST_PASSED; pwd; id -u; id -g; cat /etc/hostname; echo $HOSTNAME",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "1 2 f1 passed-through\n/tmp\n1000\n1001\nbox1\nbox1\n"
+    );
+    assert_store_empty(&env);
+}
+
+#[test]
+fn read_only_root_and_bind_mounts_ro_and_rw() {
+    let env = env();
+    let rw = env.path("rw");
+    let ro = env.path("ro");
+    std::fs::create_dir_all(&rw).unwrap();
+    std::fs::create_dir_all(&ro).unwrap();
+    std::fs::write(ro.join("given"), "from host\n").unwrap();
+    let out = env.output(&[
+        "run", "--rm", "--network", "none", "--read-only",
+        "-v", &format!("{}:/data", rw.display()),
+        "-v", &format!("{}:/in:ro", ro.display()),
+        IMAGE, "sh", "-c",
+        "echo written > /data/out; cat /in/given; touch /in/x 2>/dev/null && echo in-writable; touch /x 2>/dev/null && echo root-writable; true",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out), "from host\n");
+    assert_eq!(
+        std::fs::read_to_string(rw.join("out")).unwrap(),
+        "written\n"
+    );
+    assert_store_empty(&env);
+}
+
+#[test]
+fn cap_drop_and_cap_add_change_the_capability_sets() {
+    let env = env();
+    let caps = |extra: &[&str]| {
+        let mut args = vec!["run", "--rm", "--network", "none"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&[IMAGE, "sh", "-c", "grep CapEff /proc/self/status"]);
+        let out = env.output(&args);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let hex = stdout(&out).split_whitespace().nth(1).unwrap().to_string();
+        u64::from_str_radix(&hex, 16).unwrap()
+    };
+    let default = caps(&[]);
+    assert_eq!(
+        default & (1 << 0),
+        1 << 0,
+        "CAP_CHOWN is in Docker's default set"
+    );
+    assert_eq!(default & (1 << 12), 0, "CAP_NET_ADMIN is not");
+    let changed = caps(&["--cap-drop", "chown", "--cap-add", "NET_ADMIN"]);
+    assert_eq!(changed & 1, 0);
+    assert_eq!(changed & (1 << 12), 1 << 12);
+    assert_eq!(caps(&["--cap-drop", "ALL"]), 0);
+}
+
+#[test]
+fn resource_flags_reach_the_cgroup() {
+    let env = env();
+    let id = env
+        .ok(&[
+            "run",
+            "-d",
+            "--network",
+            "none",
+            "-m",
+            "64m",
+            "--pids-limit",
+            "50",
+            "--cpus",
+            "0.5",
+            IMAGE,
+            "sleep",
+            "60",
+        ])
+        .trim()
+        .to_string();
+    let read = |p: String| std::fs::read_to_string(p).unwrap().trim().to_string();
+    assert_eq!(
+        read(format!("/sys/fs/cgroup/memory/{id}/memory.limit_in_bytes")),
+        "67108864"
+    );
+    assert_eq!(read(format!("/sys/fs/cgroup/pids/{id}/pids.max")), "50");
+    assert_eq!(
+        read(format!("/sys/fs/cgroup/cpu/{id}/cpu.cfs_quota_us")),
+        "50000"
+    );
+    env.ok(&["rm", "-f", &id]);
+    assert_gone(&env, &id);
+}
+
+#[test]
+fn oom_kill_is_recorded() {
+    let env = env();
+    // A shell variable that grows past the 16 MiB limit.
+    let out = env.output(&[
+        "run",
+        "--name",
+        "oom",
+        "--network",
+        "none",
+        "-m",
+        "16m",
+        IMAGE,
+        "sh",
+        "-c",
+        "x=aaaaaaaaaaaaaaaa; while true; do x=$x$x; done",
+    ]);
+    assert_eq!(code(&out), 137, "{}", stderr(&out));
+    let c = inspect(&env, "oom");
+    assert_eq!(c["State"]["OOMKilled"], true, "{c}");
+    assert_eq!(c["State"]["ExitCode"], 137);
+    env.ok(&["rm", "oom"]);
+    assert_store_empty(&env);
+}
+
+#[test]
+fn bad_input_is_one_error_line_exit_125_and_nothing_left() {
+    let env = env();
+    env.ok(&[
+        "create",
+        "--name",
+        "taken",
+        "--network",
+        "none",
+        IMAGE,
+        "true",
+    ]);
+    let before = ids(&env);
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["run", "--rm", "no/such-image:1", "true"],
+            "no/such-image",
+        ),
+        (
+            vec!["run", "--name", "taken", "--network", "none", IMAGE, "true"],
+            "taken",
+        ),
+        (vec!["run", "--name", "-bad", IMAGE, "true"], "--name"),
+        (vec!["run", "-v", "relative:/x", IMAGE, "true"], "-v"),
+        (vec!["run", "-v", "/tmp:/x:rx", IMAGE, "true"], "-v"),
+        (
+            vec!["run", "-v", "/no/such/dir:/x", IMAGE, "true"],
+            "/no/such/dir",
+        ),
+        (
+            vec!["run", "--network", "nosuchnet", IMAGE, "true"],
+            "nosuchnet",
+        ),
+        (vec!["run", "-m", "lots", IMAGE, "true"], "-m"),
+        (vec!["run", "-p", "notaport", IMAGE, "true"], "-p"),
+        (vec!["run", "-u", "someone", IMAGE, "true"], "-u"),
+        (
+            vec!["run", "--cap-add", "NOT_A_CAP", IMAGE, "true"],
+            "NOT_A_CAP",
+        ),
+        (vec!["run", "-w", "relative", IMAGE, "true"], "-w"),
+        (vec!["run", "--tmpfs", "/x", IMAGE, "true"], "--tmpfs"),
+        (vec!["run", "-it", IMAGE, "true"], "-i"),
+    ];
+    for (args, what) in cases {
+        let out = env.output(&args);
+        assert_one_error(&out, 125, what);
+        assert_eq!(ids(&env), before, "{args:?} left a container");
+    }
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let n = mounts
+        .lines()
+        .filter(|l| l.contains(env.root().to_str().unwrap()))
+        .count();
+    assert_eq!(n, 1, "only the created container's rootfs is mounted");
+    env.ok(&["rm", "taken"]);
+    assert_store_empty(&env);
+}
+
+#[test]
+fn a_port_in_use_is_refused_with_nothing_left() {
+    let env = env();
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let spec = format!("127.0.0.1:{port}:80");
+    let out = env.output(&["run", "--rm", "-p", &spec, IMAGE, "true"]);
+    assert_one_error(&out, 125, &port.to_string());
+    assert!(ids(&env).is_empty());
+    assert_store_empty(&env);
+}
+
+#[test]
+fn concurrent_creates_never_share_a_name_or_corrupt_records() {
+    let env = env();
+    let children: Vec<_> = (0..6)
+        .map(|i| {
+            let name = if i < 3 {
+                "same".to_string()
+            } else {
+                format!("n{i}")
+            };
+            env.cmd(&[
+                "create",
+                "--name",
+                &name,
+                "--network",
+                "none",
+                IMAGE,
+                "true",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    let ok = children
+        .into_iter()
+        .map(|mut c| c.wait().unwrap().success())
+        .collect::<Vec<_>>();
+    assert_eq!(
+        ok[..3].iter().filter(|o| **o).count(),
+        1,
+        "one 'same' wins: {ok:?}"
+    );
+    assert!(ok[3..].iter().all(|o| *o), "{ok:?}");
+    let lines: Vec<serde_json::Value> = env
+        .ok(&["ps", "-a", "--format", "json"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut names: Vec<&str> = lines.iter().map(|l| l["Names"].as_str().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["n3", "n4", "n5", "same"]);
+    assert!(lines.iter().all(|l| l["State"] == "created"));
+    let ids = ids(&env);
+    let mut args = vec!["rm"];
+    args.extend(ids.iter().map(String::as_str));
+    env.ok(&args);
+    assert_store_empty(&env);
+}

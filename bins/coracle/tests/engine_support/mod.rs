@@ -1,0 +1,113 @@
+//! Helpers for the container tests (`engine_*.rs`): a store per test with a busybox image, and
+//! the check that a container left nothing on the host.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::Output;
+
+pub use crate::common::Env;
+
+pub const IMAGE: &str = "engine-test/busybox:1";
+
+/// A test's store with the busybox image imported.
+pub fn env() -> Env {
+    let env = Env::new();
+    env.import_busybox(IMAGE);
+    env
+}
+
+pub fn code(out: &Output) -> i32 {
+    out.status.code().expect("exited, not signalled")
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Exactly one error line, naming `what`; exit `want`.
+pub fn assert_one_error(out: &Output, want: i32, what: &str) {
+    let err = stderr(out);
+    assert_eq!(code(out), want, "exit code; stderr: {err}");
+    assert_eq!(err.lines().count(), 1, "not one error line: {err}");
+    assert!(err.contains(what), "{err:?} does not name {what:?}");
+}
+
+/// `inspect` of one container, parsed.
+pub fn inspect(env: &Env, name: &str) -> serde_json::Value {
+    let v: serde_json::Value = serde_json::from_str(&env.ok(&["inspect", name])).unwrap();
+    v[0].clone()
+}
+
+/// Nothing of the container `id` (64 hex) on the host: no record dir, runtime state, mount,
+/// cgroup or netns file.
+pub fn assert_gone(env: &Env, id: &str) {
+    let root = env.root();
+    assert!(
+        !root.join("containers").join(id).exists(),
+        "record dir of {id} left"
+    );
+    assert!(
+        !root.join("runtime").join(id).exists(),
+        "runtime state of {id} left"
+    );
+    assert!(
+        !root.join("run/netns").join(id).exists(),
+        "netns of {id} left"
+    );
+    assert!(
+        !root.join("run/net").join(id).exists(),
+        "network files of {id} left"
+    );
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mounts.contains(id), "a mount of {id} left:\n{mounts}");
+    for h in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        assert!(
+            !h.path().join(id).exists(),
+            "cgroup {}/{id} left",
+            h.path().display()
+        );
+    }
+}
+
+/// No container of this store is left at all (records, mounts under the root, netns).
+pub fn assert_store_empty(env: &Env) {
+    let root = env.root();
+    let left: Vec<String> = std::fs::read_dir(root.join("containers"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n != ".lock")
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(left.is_empty(), "containers left: {left:?}");
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let r = root.to_string_lossy().into_owned();
+    assert!(!mounts.contains(&r), "mounts under {r} left");
+    let netns = root.join("run/netns");
+    assert!(
+        !netns.exists() || std::fs::read_dir(&netns).unwrap().next().is_none(),
+        "netns files left"
+    );
+}
+
+/// The containers' ids (all states).
+pub fn ids(env: &Env) -> Vec<String> {
+    let dir = env.root().join("containers");
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.len() == 64)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn exists(p: &Path) -> bool {
+    p.symlink_metadata().is_ok()
+}

@@ -1,0 +1,340 @@
+//! The monitor: one small process per running container, the container's parent (no daemon).
+//!
+//! `coracle start`/`run` spawn it (the same binary, `coracle __monitor ID`) and read one line
+//! from the pipe it got as stdin: `ok`, or `CODE message` when the container could not start.
+//! The monitor
+//! 1. takes `ROOT/containers/ID/monitor.lock` for its whole life (`wait`, `stop` and `rm -f`
+//!    wait on that lock: no polling), and leaves the caller's session (setsid);
+//! 2. attaches the container's networks and writes their netns and files into config.json;
+//! 3. creates and starts the container through the runtime crate, in this process (the init
+//!    is our child), with stdout/stderr on pipes it holds and stdin on /dev/null;
+//! 4. copies the output to `ROOT/containers/ID/ctr.log` (json-file lines) and, for a
+//!    foreground `run`, to the caller's stdout/stderr as well;
+//! 5. on exit: records the exit code (128+N for a signal) and the cgroup's OOM kills, deletes
+//!    the runtime container (cgroup), detaches the networks, and removes a `--rm` container.
+//!
+//! It exits with the container's exit code.
+
+use super::{ops, record, spec, Engine, Error, Record, Result, Status};
+use super::{EXIT_CANNOT_EXEC, EXIT_ENGINE, EXIT_NOT_FOUND};
+use crate::network::AttachRequest;
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::{AsFd, OwnedFd};
+use sys::process::Exit;
+
+pub const LOCK: &str = "monitor.lock";
+pub const LOG: &str = "ctr.log";
+
+/// The monitor's entry point; `attach`: also copy the output to our stdout/stderr (a
+/// foreground `run`). Returns the exit code the monitor process ends with.
+pub fn main(engine: &Engine, id: &str, attach: bool) -> i32 {
+    let ready = match sys::fd::dup_raw(0) {
+        Ok(fd) => File::from(fd),
+        Err(_) => return EXIT_ENGINE,
+    };
+    let _ = sys::process::setsid();
+    match run(engine, id, attach, ready) {
+        Ok(code) => code,
+        Err((mut ready, e)) => {
+            if let Some(r) = ready.as_mut() {
+                let _ = writeln!(r, "{} {}", e.exit_code(), one_line(&e.to_string()));
+            } else {
+                note_error(engine, id, &e.to_string());
+            }
+            e.exit_code()
+        }
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.replace('\n', " ")
+}
+
+type Failed = (Option<File>, Error);
+
+fn run(engine: &Engine, id: &str, attach: bool, ready: File) -> std::result::Result<i32, Failed> {
+    let fail = |e: Error| (None::<File>, e);
+    let dir = engine.container_dir(id);
+    let lock_path = dir.join(LOCK);
+    let mut ready = Some(ready);
+    let lock = match File::create(&lock_path) {
+        Ok(l) => l,
+        Err(e) => return Err((ready, super::io_err(&lock_path)(e))),
+    };
+    match sys::fd::flock_try_exclusive(lock.as_fd()) {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err((
+                ready,
+                Error::Conflict(format!("container {id}: already running")),
+            ))
+        }
+        Err(e) => return Err((ready, super::io_err(&lock_path)(e))),
+    }
+    let started = match start(engine, id, attach) {
+        Ok(s) => s,
+        Err(e) => return Err((ready, e)),
+    };
+    if let Some(mut r) = ready.take() {
+        let _ = writeln!(r, "ok");
+    }
+    let code = relay(engine, id, started).map_err(fail)?;
+    drop(lock);
+    Ok(code)
+}
+
+/// What a started container leaves us to watch.
+struct Started {
+    pid: i32,
+    out: OwnedFd,
+    err: OwnedFd,
+    sigfd: OwnedFd,
+    attach: Option<(OwnedFd, OwnedFd)>,
+    auto_remove: bool,
+}
+
+fn start(engine: &Engine, id: &str, attach: bool) -> Result<Started> {
+    let rec = record::load(engine, id)?;
+    let bundle = engine.container_dir(id).join("bundle");
+    let nets = engine.networks();
+    let ports = rec.request.port_mappings()?;
+    let networks = rec.request.network_list();
+    let att = nets.attach(&AttachRequest {
+        container_id: id,
+        name: &rec.name,
+        hostname: Some(&hostname(&rec)),
+        networks: &networks,
+        ports: &ports,
+    })?;
+    let result = (|| {
+        let cfg = bundle.join("config.json");
+        let mut s = spec::load(&cfg)?;
+        spec::apply_network(&mut s, &att);
+        spec::save(&cfg, &s)?;
+        create_and_start(engine, id, &bundle, attach)
+    })();
+    match result {
+        Ok(mut st) => {
+            st.auto_remove = rec.request.auto_remove;
+            let lock = record::lock(engine)?;
+            let mut rec = record::load(engine, id)?;
+            rec.status = Status::Running;
+            rec.pid = st.pid;
+            rec.monitor_pid = std::process::id() as i32;
+            rec.monitor_start = sys::process::process_start_time(rec.monitor_pid).unwrap_or(0);
+            rec.started_at = Some(super::logs::now_nanos());
+            rec.finished_at = None;
+            rec.exit_code = 0;
+            rec.oom_killed = false;
+            rec.error.clear();
+            rec.ips = att.ips.clone();
+            record::save(engine, &rec, &lock)?;
+            Ok(st)
+        }
+        Err(e) => {
+            let _ = nets.detach(id);
+            Err(e)
+        }
+    }
+}
+
+fn hostname(rec: &Record) -> String {
+    rec.request
+        .hostname
+        .clone()
+        .unwrap_or_else(|| rec.short_id().to_string())
+}
+
+/// Create and start through the runtime crate with the container's stdio on our pipes.
+fn create_and_start(
+    engine: &Engine,
+    id: &str,
+    bundle: &std::path::Path,
+    attach: bool,
+) -> Result<Started> {
+    let io = |what: &str| {
+        let what = what.to_string();
+        move |e: std::io::Error| Error::Invalid(format!("monitor: {what}: {e}"))
+    };
+    let attach = if attach {
+        Some((
+            sys::fd::dup_raw(1).map_err(io("stdout"))?,
+            sys::fd::dup_raw(2).map_err(io("stderr"))?,
+        ))
+    } else {
+        None
+    };
+    let null = File::options()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .map_err(io("/dev/null"))?;
+    let (out_r, out_w) = std::io::pipe().map_err(io("pipe"))?;
+    let (err_r, err_w) = std::io::pipe().map_err(io("pipe"))?;
+    // Blocked before the clone: an init that exits at once leaves a pending SIGCHLD.
+    let set = sys::signal::SigSet::empty().with(libc::SIGCHLD);
+    set.block().map_err(io("blocking SIGCHLD"))?;
+    let sigfd = set.signalfd().map_err(io("signalfd"))?;
+    // The init is a clone of this process: it inherits fds 0, 1, 2.
+    sys::fd::dup_onto(null.as_fd(), 0).map_err(io("stdin"))?;
+    sys::fd::dup_onto(out_w.as_fd(), 1).map_err(io("stdout"))?;
+    sys::fd::dup_onto(err_w.as_fd(), 2).map_err(io("stderr"))?;
+    let rt = engine.runtime();
+    let opts = runtime::container::CreateOptions {
+        bundle: bundle.to_path_buf(),
+        ..Default::default()
+    };
+    let created = runtime::container::create(&rt, id, &opts);
+    // Only the container keeps the write ends: EOF comes when it (and its children) are gone.
+    let _ = sys::fd::dup_onto(null.as_fd(), 1);
+    let _ = sys::fd::dup_onto(null.as_fd(), 2);
+    drop((out_w, err_w));
+    created.map_err(|e| exec_error(e, bundle))?;
+    let pid = runtime_pid(engine, id)?;
+    if let Err(e) = runtime::container::start(&rt, id) {
+        let _ = runtime::container::delete(&rt, id, true);
+        let _ = sys::process::waitpid(pid, false);
+        return Err(exec_error(e, bundle));
+    }
+    Ok(Started {
+        pid,
+        out: out_r.into(),
+        err: err_r.into(),
+        sigfd,
+        attach,
+        auto_remove: false,
+    })
+}
+
+fn runtime_pid(engine: &Engine, id: &str) -> Result<i32> {
+    let dir = runtime::state::ContainerDir::peek(&engine.runtime().root, id)?;
+    Ok(dir.load()?.pid)
+}
+
+/// The runtime's errors about the program become Docker's 127 (not found) and 126 (cannot
+/// execute); anything else is the engine's 125. The runtime says "no such executable file"
+/// for a path that is missing or not executable: which one is told by the rootfs (a plain
+/// lstat, never followed: it only picks the exit code).
+fn exec_error(e: runtime::Error, bundle: &std::path::Path) -> Error {
+    let msg = e.to_string();
+    let low = msg.to_ascii_lowercase();
+    let code = if low.contains("no such executable file") {
+        let path = msg.split('"').nth(1).unwrap_or_default();
+        let in_root = bundle.join("rootfs").join(path.trim_start_matches('/'));
+        if path.starts_with('/') && in_root.symlink_metadata().is_ok() {
+            EXIT_CANNOT_EXEC
+        } else {
+            EXIT_NOT_FOUND
+        }
+    } else if low.contains("not found") || low.contains("no such file") {
+        EXIT_NOT_FOUND
+    } else if low.contains("permission denied") || low.contains("exec format") {
+        EXIT_CANNOT_EXEC
+    } else {
+        return Error::Runtime(e);
+    };
+    Error::Exec { code, msg }
+}
+
+/// Copy output until the container has exited and its pipes are closed; then clean up.
+fn relay(engine: &Engine, id: &str, st: Started) -> Result<i32> {
+    let log_path = engine.container_dir(id).join(LOG);
+    let mut log = super::logs::Writer::open(&log_path)?;
+    let mut open = [true, true];
+    let mut exit: Option<Exit> = None;
+    let mut buf = vec![0u8; 32 * 1024];
+    while open[0] || open[1] || exit.is_none() {
+        let mut fds = vec![st.sigfd.as_fd()];
+        let streams: Vec<usize> = (0..2).filter(|&s| open[s]).collect();
+        for &s in &streams {
+            fds.push(if s == 0 {
+                st.out.as_fd()
+            } else {
+                st.err.as_fd()
+            });
+        }
+        // Once the init is gone its pid namespace is torn down and the pipes close at once;
+        // the timeout only guards against a writer that escaped it (a shared pid namespace).
+        let timeout = if exit.is_some() { 2000 } else { -1 };
+        let ready = match sys::fd::poll_readable(&fds, timeout) {
+            Ok(Some(r)) => r,
+            Ok(None) => break,
+            Err(_) => continue,
+        };
+        for (i, &s) in streams.iter().enumerate() {
+            if ready[i + 1] == 0 {
+                continue;
+            }
+            let fd = if s == 0 {
+                st.out.as_fd()
+            } else {
+                st.err.as_fd()
+            };
+            match sys::fd::read(fd, &mut buf) {
+                Ok(0) | Err(_) => open[s] = false,
+                Ok(n) => {
+                    log.write(s, &buf[..n]);
+                    if let Some((o, e)) = &st.attach {
+                        let to = if s == 0 { o.as_fd() } else { e.as_fd() };
+                        // The caller may be gone (Ctrl-C): the log still gets everything.
+                        let _ = sys::fd::write_all(to, &buf[..n]);
+                    }
+                }
+            }
+        }
+        if ready[0] != 0 {
+            let _ = sys::signal::read_signalfd(&st.sigfd);
+            if let Ok(Some((_, e))) = sys::process::waitpid(st.pid, true) {
+                exit = Some(e);
+            }
+        }
+    }
+    log.flush();
+    let code = exit.map_or(EXIT_ENGINE, |e| e.status());
+    finish(engine, id, code, st.auto_remove)?;
+    Ok(code)
+}
+
+/// After the exit: OOM kills from the cgroup, the runtime container and networks gone, the
+/// record updated (or the whole container removed with `--rm`).
+fn finish(engine: &Engine, id: &str, code: i32, auto_remove: bool) -> Result<()> {
+    let rt = engine.runtime();
+    let oom = runtime::state::ContainerDir::peek(&rt.root, id)
+        .and_then(|d| d.load())
+        .ok()
+        .and_then(|s| s.cgroup())
+        .and_then(|cg| cg.oom_watch().ok().flatten())
+        .and_then(|w| w.kills().ok())
+        .is_some_and(|k| k > 0);
+    let mut problems = vec![];
+    if let Err(e) = runtime::container::delete(&rt, id, true) {
+        problems.push(e.to_string());
+    }
+    if let Err(e) = engine.networks().detach(id) {
+        problems.push(e.to_string());
+    }
+    let lock = record::lock(engine)?;
+    if auto_remove {
+        return ops::remove_files(engine, id, &lock);
+    }
+    let mut rec = record::load(engine, id)?;
+    rec.status = Status::Exited;
+    rec.exit_code = code;
+    rec.oom_killed = oom;
+    rec.pid = 0;
+    rec.finished_at = Some(super::logs::now_nanos());
+    rec.ips.clear();
+    rec.error = problems.join("; ");
+    record::save(engine, &rec, &lock)
+}
+
+/// An error after `ok` was sent has nobody to tell: it goes into the record.
+fn note_error(engine: &Engine, id: &str, msg: &str) {
+    if let Ok(lock) = record::lock(engine) {
+        if let Ok(mut rec) = record::load(engine, id) {
+            rec.error = msg.to_string();
+            let _ = record::save(engine, &rec, &lock);
+        }
+    }
+}

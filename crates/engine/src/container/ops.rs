@@ -1,0 +1,252 @@
+//! The container commands' work: create (record + bundle), start (spawn the monitor and wait
+//! for its word), stop, kill, rm, wait. Each takes the records lock only for its changes.
+
+use super::monitor::LOCK;
+use super::record::{self, Lock, Record, Status};
+use super::{id, io_err, spec, Engine, Error, Request, Result};
+use crate::network::{DEFAULT_NETWORK, HOST, NONE};
+use image::rootfs::RootfsMode;
+use image::store::Store;
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::AsFd;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// `create`: the record and the bundle (rootfs mounted, config.json with the flags). On any
+/// error nothing is left: no directory, record or mount.
+pub fn create(engine: &Engine, req: &Request) -> Result<Record> {
+    req.validate()?;
+    let store = Store::open(&engine.root)?;
+    let (named, target) = store.resolve(&req.image)?;
+    let img = store.image(&target)?;
+    let nets = engine.networks();
+    for n in &req.networks {
+        if n != NONE && n != HOST && n != DEFAULT_NETWORK {
+            nets.inspect(n)?;
+        }
+    }
+    let lock = record::lock(engine)?;
+    let all = record::all(engine)?;
+    let cid = id::new_id()?;
+    let name = match &req.name {
+        Some(n) => {
+            if let Some(other) = all.iter().find(|r| &r.name == n) {
+                return Err(Error::Conflict(format!(
+                    "--name {n:?}: the name is already in use by container {}",
+                    other.short_id()
+                )));
+            }
+            n.clone()
+        }
+        None => (0..50)
+            .map(|i| id::generated_name(&cid, i))
+            .find(|n| !all.iter().any(|r| &r.name == n))
+            .ok_or_else(|| Error::Invalid("no free generated name: give --name".into()))?,
+    };
+    let dir = engine.container_dir(&cid);
+    std::fs::create_dir(&dir).map_err(io_err(&dir))?;
+    let made = (|| {
+        let bundle = dir.join("bundle");
+        // --entrypoint replaces the image's Entrypoint and Cmd: args are set after the derive.
+        let cmd = match (&req.entrypoint, req.cmd.is_empty()) {
+            (Some(ep), _) => Some(vec![ep.clone()]),
+            (None, false) => Some(req.cmd.clone()),
+            (None, true) => None,
+        };
+        let image_name = named.map_or_else(|| img.id().to_string(), |r| r.to_string());
+        image::bundle::create(&store, &img, &image_name, &bundle, RootfsMode::Auto, cmd)?;
+        let cfg = bundle.join("config.json");
+        let mut s = spec::load(&cfg)?;
+        let hostname = req
+            .hostname
+            .clone()
+            .unwrap_or_else(|| id::short(&cid).into());
+        spec::apply(&mut s, req, &hostname)?;
+        spec::save(&cfg, &s)?;
+        let rec = Record {
+            id: cid.clone(),
+            name: name.clone(),
+            image: req.image.clone(),
+            image_id: img.id().to_string(),
+            created: super::logs::now_nanos(),
+            request: req.clone(),
+            args: serde_json::from_value(s["process"]["args"].clone()).unwrap_or_default(),
+            status: Status::Created,
+            pid: 0,
+            monitor_pid: 0,
+            monitor_start: 0,
+            started_at: None,
+            finished_at: None,
+            exit_code: 0,
+            oom_killed: false,
+            error: String::new(),
+            ips: vec![],
+        };
+        record::save(engine, &rec, &lock)?;
+        Ok(rec)
+    })();
+    if made.is_err() {
+        let _ = remove_files(engine, &cid, &lock);
+    }
+    made
+}
+
+/// `start`: spawn the monitor (`monitor` is the command line that runs
+/// [`super::monitor::main`]) and wait for its word. `attach`: the monitor also copies the output
+/// to our stdout/stderr; the returned child ends with the container's exit code.
+pub fn start(rec: &Record, mut monitor: Command, attach: bool) -> Result<Child> {
+    if rec.status() == Status::Running {
+        return Err(Error::Conflict(format!(
+            "container {}: already running",
+            rec.name
+        )));
+    }
+    let (mut r, w) = std::io::pipe().map_err(io_err("pipe".as_ref()))?;
+    monitor.stdin(Stdio::from(w));
+    if !attach {
+        monitor.stdout(Stdio::null()).stderr(Stdio::null());
+    }
+    let mut child = monitor
+        .spawn()
+        .map_err(|e| Error::Invalid(format!("starting the monitor: {e}")))?;
+    // Our copy of the write end went with `monitor`: EOF comes when the monitor has spoken.
+    drop(monitor);
+    let mut word = String::new();
+    let _ = r.read_to_string(&mut word);
+    let word = word.trim_end();
+    if word == "ok" {
+        return Ok(child);
+    }
+    let _ = child.wait();
+    let (code, msg) = word.split_once(' ').unwrap_or(("125", word));
+    let msg = if msg.is_empty() {
+        format!(
+            "container {}: the monitor exited before the container started",
+            rec.name
+        )
+    } else {
+        msg.to_string()
+    };
+    Err(match code.parse() {
+        Ok(c @ (126 | 127)) => Error::Exec { code: c, msg },
+        _ => Error::Invalid(msg),
+    })
+}
+
+/// Wait until the container's monitor is gone (`None` timeout: forever). Returns false on
+/// timeout; the waiting thread stays until the monitor goes (the caller then kills).
+pub struct MonitorWait(mpsc::Receiver<()>);
+
+impl MonitorWait {
+    pub fn new(engine: &Engine, id: &str) -> Result<MonitorWait> {
+        let path = engine.container_dir(id).join(LOCK);
+        let (tx, rx) = mpsc::channel();
+        let f = match File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let _ = tx.send(());
+                return Ok(MonitorWait(rx));
+            }
+            Err(e) => return Err(io_err(&path)(e)),
+        };
+        std::thread::spawn(move || {
+            let _ = sys::fd::flock_exclusive(f.as_fd());
+            let _ = tx.send(());
+        });
+        Ok(MonitorWait(rx))
+    }
+
+    pub fn wait(&self, timeout: Option<Duration>) -> bool {
+        match timeout {
+            Some(t) => self.0.recv_timeout(t).is_ok(),
+            None => self.0.recv().is_ok(),
+        }
+    }
+}
+
+/// `kill [-s SIG]`: refuses a container that is not running.
+pub fn kill(engine: &Engine, rec: &Record, signal: &str) -> Result<()> {
+    let sig = runtime::container::parse_signal(signal)?;
+    if rec.status() != Status::Running {
+        return Err(Error::Conflict(format!(
+            "container {}: is not running",
+            rec.name
+        )));
+    }
+    runtime::container::kill(&engine.runtime(), &rec.id, sig, false)?;
+    Ok(())
+}
+
+/// `stop [-t N]`: the image's StopSignal (or SIGTERM), SIGKILL after `timeout`, then wait for
+/// the monitor to have recorded the exit.
+pub fn stop(engine: &Engine, rec: &Record, timeout: Duration) -> Result<()> {
+    if rec.status() != Status::Running {
+        return Ok(());
+    }
+    let waiter = MonitorWait::new(engine, &rec.id)?;
+    let cfg = engine.container_dir(&rec.id).join("bundle/config.json");
+    let signal = spec::stop_signal(&spec::load(&cfg)?);
+    let rt = engine.runtime();
+    let sig = runtime::container::parse_signal(&signal)?;
+    // The container may exit between the check and the signal: that is a stop too.
+    let _ = runtime::container::kill(&rt, &rec.id, sig, false);
+    if !waiter.wait(Some(timeout)) {
+        let _ = runtime::container::kill(&rt, &rec.id, libc::SIGKILL, true);
+        waiter.wait(None);
+    }
+    Ok(())
+}
+
+/// `rm [-f]`: a running container needs `-f` (SIGKILL, then wait for the monitor).
+pub fn rm(engine: &Engine, rec: &Record, force: bool) -> Result<()> {
+    if rec.status() == Status::Running {
+        if !force {
+            return Err(Error::Conflict(format!(
+                "container {}: cannot remove a running container: stop it first or use -f",
+                rec.name
+            )));
+        }
+        let waiter = MonitorWait::new(engine, &rec.id)?;
+        let _ = runtime::container::kill(&engine.runtime(), &rec.id, libc::SIGKILL, true);
+        waiter.wait(None);
+    }
+    let lock = record::lock(engine)?;
+    if !engine.container_dir(&rec.id).exists() {
+        // Its monitor removed it (--rm) meanwhile.
+        return Ok(());
+    }
+    remove_files(engine, &rec.id, &lock)
+}
+
+/// `wait`: block until the container has exited; its exit code.
+pub fn wait(engine: &Engine, rec: &Record) -> Result<i32> {
+    MonitorWait::new(engine, &rec.id)?.wait(None);
+    match record::load(engine, &rec.id) {
+        Ok(r) => Ok(r.exit_code),
+        Err(e) => Err(e),
+    }
+}
+
+/// Everything of a container on the host: runtime state (if a monitor was killed), networks,
+/// the rootfs mount and the bundle, the directory with record and logs.
+pub fn remove_files(engine: &Engine, id: &str, _lock: &Lock) -> Result<()> {
+    let _ = runtime::container::delete(&engine.runtime(), id, true);
+    engine.networks().detach(id)?;
+    let dir = engine.container_dir(id);
+    let bundle = dir.join("bundle");
+    if bundle.join("rootfs").exists() {
+        image::rootfs::release(&bundle.join("rootfs"))?;
+    }
+    match std::fs::remove_dir_all(&dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_err(&dir)(e)),
+        _ => Ok(()),
+    }
+}

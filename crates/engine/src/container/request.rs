@@ -1,0 +1,261 @@
+//! What `create`/`run` were asked for: the flags, kept in the record (so `start` can attach
+//! the networks again) and checked before anything exists.
+
+use super::{Error, Result};
+use crate::network::{PortMapping, DEFAULT_NETWORK, HOST, NONE};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Request {
+    pub image: String,
+    pub name: Option<String>,
+    /// Replaces the image's Cmd (the words after IMAGE).
+    pub cmd: Vec<String>,
+    /// `--entrypoint`: replaces the image's Entrypoint (and drops its Cmd, as Docker).
+    pub entrypoint: Option<String>,
+    /// `-e` (KEY=VALUE, or KEY to take the caller's value) and `--env-file` lines, in order.
+    pub env: Vec<String>,
+    pub workdir: Option<String>,
+    pub user: Option<String>,
+    /// `-v SRC:DST[:ro|rw]` (bind mounts of host paths).
+    pub volumes: Vec<String>,
+    /// `--network`: none, host, or network names (empty: the default network).
+    pub networks: Vec<String>,
+    pub ports: Vec<String>,
+    pub hostname: Option<String>,
+    pub memory: Option<String>,
+    pub cpus: Option<String>,
+    pub pids_limit: Option<i64>,
+    pub read_only: bool,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    /// `--rm`: the monitor removes the container when it exits.
+    pub auto_remove: bool,
+}
+
+/// A bind mount from `-v`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bind {
+    pub source: PathBuf,
+    pub destination: String,
+    pub read_only: bool,
+}
+
+impl Request {
+    /// `-p` mappings, parsed.
+    pub fn port_mappings(&self) -> Result<Vec<PortMapping>> {
+        self.ports
+            .iter()
+            .map(|p| PortMapping::parse(p).map_err(Error::Invalid))
+            .collect()
+    }
+
+    /// The networks to attach (the default network when none is named).
+    pub fn network_list(&self) -> Vec<String> {
+        if self.networks.is_empty() {
+            vec![DEFAULT_NETWORK.to_string()]
+        } else {
+            self.networks.clone()
+        }
+    }
+
+    pub fn host_network(&self) -> bool {
+        self.networks.iter().any(|n| n == HOST)
+    }
+
+    pub fn binds(&self) -> Result<Vec<Bind>> {
+        self.volumes.iter().map(|v| parse_bind(v)).collect()
+    }
+
+    /// Everything that can be checked without touching the host.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(n) = &self.name {
+            super::id::validate_name(n)?;
+        }
+        let nets = &self.networks;
+        if nets.len() > 1 && nets.iter().any(|n| n == NONE || n == HOST) {
+            return Err(Error::Invalid(
+                "--network: none and host cannot be combined with other networks".into(),
+            ));
+        }
+        self.port_mappings()?;
+        self.binds()?;
+        for e in &self.env {
+            if e.is_empty() || e.starts_with('=') {
+                return Err(Error::Invalid(format!(
+                    "-e {e:?}: expected KEY=VALUE or KEY"
+                )));
+            }
+        }
+        if let Some(w) = &self.workdir {
+            if !w.starts_with('/') {
+                return Err(Error::Invalid(format!("-w {w:?}: not an absolute path")));
+            }
+        }
+        if let Some(u) = &self.user {
+            parse_user(u)?;
+        }
+        if let Some(m) = &self.memory {
+            let v = runtime::container::parse_size(m)
+                .map_err(|e| Error::Invalid(format!("-m: {e}")))?;
+            if v < 6 * 1024 * 1024 {
+                return Err(Error::Invalid(format!(
+                    "-m {m}: the minimum memory limit is 6m"
+                )));
+            }
+        }
+        if let Some(c) = &self.cpus {
+            cpu_quota(c)?;
+        }
+        if self.pids_limit.is_some_and(|p| p == 0 || p < -1) {
+            return Err(Error::Invalid(
+                "--pids-limit: expected a positive number, or -1 for unlimited".into(),
+            ));
+        }
+        for c in self.cap_add.iter().chain(&self.cap_drop) {
+            cap_name(c)?;
+        }
+        Ok(())
+    }
+}
+
+/// `-v SRC:DST[:ro|rw]`; SRC must be an absolute host path that exists (named volumes are
+/// not supported yet and are refused).
+pub fn parse_bind(spec: &str) -> Result<Bind> {
+    let bad = |why: &str| Error::Invalid(format!("-v {spec:?}: {why}"));
+    let parts: Vec<&str> = spec.split(':').collect();
+    let (src, dst, mode) = match parts.as_slice() {
+        [s, d] => (*s, *d, None),
+        [s, d, m] => (*s, *d, Some(*m)),
+        _ => return Err(bad("expected SRC:DST[:ro|rw]")),
+    };
+    if !src.starts_with('/') {
+        return Err(bad(
+            "SRC must be an absolute host path (named volumes are not supported yet)",
+        ));
+    }
+    if !dst.starts_with('/') || dst == "/" {
+        return Err(bad("DST must be an absolute path in the container, not /"));
+    }
+    let read_only = match mode {
+        None | Some("rw") => false,
+        Some("ro") => true,
+        Some(m) => return Err(bad(&format!("unknown option {m:?} (expected ro or rw)"))),
+    };
+    if std::fs::symlink_metadata(src).is_err() {
+        return Err(bad(&format!("{src}: no such file or directory")));
+    }
+    Ok(Bind {
+        source: src.into(),
+        destination: dst.into(),
+        read_only,
+    })
+}
+
+/// `-u UID[:GID]` (numeric; user names are refused for now).
+pub fn parse_user(u: &str) -> Result<(u32, Option<u32>)> {
+    let bad = || {
+        Error::Invalid(format!(
+            "-u {u:?}: expected UID[:GID] as numbers (user names are not supported yet)"
+        ))
+    };
+    let (uid, gid) = match u.split_once(':') {
+        Some((a, b)) => (a, Some(b)),
+        None => (u, None),
+    };
+    let uid = uid.parse().map_err(|_| bad())?;
+    let gid = gid
+        .map(|g| g.parse::<u32>())
+        .transpose()
+        .map_err(|_| bad())?;
+    Ok((uid, gid))
+}
+
+/// `--cpus N` -> CFS quota per 100 ms period.
+pub fn cpu_quota(c: &str) -> Result<i64> {
+    match c.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 1024.0 => Ok((v * 100_000.0).round() as i64),
+        _ => Err(Error::Invalid(format!(
+            "--cpus {c:?}: expected a positive number of CPUs"
+        ))),
+    }
+}
+
+/// `NET_ADMIN`, `cap_net_admin` or `ALL` -> `CAP_NET_ADMIN` / `ALL`.
+pub fn cap_name(c: &str) -> Result<String> {
+    let up = c.to_ascii_uppercase();
+    if up == "ALL" {
+        return Ok(up);
+    }
+    let name = if up.starts_with("CAP_") {
+        up
+    } else {
+        format!("CAP_{up}")
+    };
+    if caps_known().contains(&name.as_str()) {
+        Ok(name)
+    } else {
+        Err(Error::Invalid(format!(
+            "--cap-add/--cap-drop {c:?}: unknown capability"
+        )))
+    }
+}
+
+fn caps_known() -> &'static [&'static str] {
+    &[
+        "CAP_CHOWN",
+        "CAP_DAC_OVERRIDE",
+        "CAP_DAC_READ_SEARCH",
+        "CAP_FOWNER",
+        "CAP_FSETID",
+        "CAP_KILL",
+        "CAP_SETGID",
+        "CAP_SETUID",
+        "CAP_SETPCAP",
+        "CAP_LINUX_IMMUTABLE",
+        "CAP_NET_BIND_SERVICE",
+        "CAP_NET_BROADCAST",
+        "CAP_NET_ADMIN",
+        "CAP_NET_RAW",
+        "CAP_IPC_LOCK",
+        "CAP_IPC_OWNER",
+        "CAP_SYS_MODULE",
+        "CAP_SYS_RAWIO",
+        "CAP_SYS_CHROOT",
+        "CAP_SYS_PTRACE",
+        "CAP_SYS_PACCT",
+        "CAP_SYS_ADMIN",
+        "CAP_SYS_BOOT",
+        "CAP_SYS_NICE",
+        "CAP_SYS_RESOURCE",
+        "CAP_SYS_TIME",
+        "CAP_SYS_TTY_CONFIG",
+        "CAP_MKNOD",
+        "CAP_LEASE",
+        "CAP_AUDIT_WRITE",
+        "CAP_AUDIT_CONTROL",
+        "CAP_SETFCAP",
+        "CAP_MAC_OVERRIDE",
+        "CAP_MAC_ADMIN",
+        "CAP_SYSLOG",
+        "CAP_WAKE_ALARM",
+        "CAP_BLOCK_SUSPEND",
+        "CAP_AUDIT_READ",
+        "CAP_PERFMON",
+        "CAP_BPF",
+        "CAP_CHECKPOINT_RESTORE",
+    ]
+}
+
+/// `--env-file FILE`: KEY=VALUE lines; blank lines and `#` comments skipped.
+pub fn read_env_file(path: &std::path::Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Invalid(format!("--env-file {}: {e}", path.display())))?;
+    Ok(text
+        .lines()
+        .map(str::trim_start)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect())
+}
