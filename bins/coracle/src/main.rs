@@ -8,6 +8,12 @@ mod progress;
 use clap::Parser;
 
 fn main() {
+    // A container's monitor after its exec into the relay: straight to the loop, no parsing
+    // (what this process touches is what it keeps resident for the container's life).
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some(engine::container::monitor::RELAY_ARG) {
+        std::process::exit(engine::container::monitor::relay_main(&args[2..]));
+    }
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,
         Err(e) if e.use_stderr() => {

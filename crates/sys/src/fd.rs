@@ -168,6 +168,12 @@ pub fn clear_cloexec(fd: BorrowedFd<'_>) -> io::Result<()> {
     check(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, 0) }).map(drop)
 }
 
+/// Set FD_CLOEXEC again (undo [`clear_cloexec`] when the exec it was for failed).
+pub fn set_cloexec(fd: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: plain fcntl on a borrowed, valid fd.
+    check(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) }).map(drop)
+}
+
 /// Duplicate a raw descriptor number we do not own (e.g. an inherited stdio fd) into an OwnedFd.
 pub fn dup_raw(fd: RawFd) -> io::Result<OwnedFd> {
     // SAFETY: F_DUPFD_CLOEXEC on any number either fails with EBADF or returns a new fd we own.

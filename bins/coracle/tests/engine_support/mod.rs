@@ -111,3 +111,20 @@ pub fn ids(env: &Env) -> Vec<String> {
 pub fn exists(p: &Path) -> bool {
     p.symlink_metadata().is_ok()
 }
+
+/// Poll `f` until it holds (10 s at most): for conditions with no event to wait on.
+pub fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !f() {
+        assert!(
+            std::time::Instant::now() < end,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// The container's log so far (`logs`, stdout only).
+pub fn logs(env: &Env, name: &str) -> String {
+    env.ok(&["logs", name])
+}

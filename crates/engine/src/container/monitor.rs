@@ -79,6 +79,8 @@ fn run(engine: &Engine, id: &str, attach: bool, ready: File) -> std::result::Res
     if let Some(mut r) = ready.take() {
         let _ = writeln!(r, "ok");
     }
+    // Only returns when the exec failed: then this (bigger) process relays instead.
+    let _ = reexec(engine, id, &started, &lock);
     let code = relay(engine, id, started).map_err(fail)?;
     drop(lock);
     Ok(code)
@@ -235,6 +237,104 @@ fn exec_error(e: runtime::Error, bundle: &std::path::Path) -> Error {
         return Error::Runtime(e);
     };
     Error::Exec { code, msg }
+}
+
+/// The first argument of the relay mode (checked by `main` before any parsing).
+pub const RELAY_ARG: &str = "__relay";
+
+/// Exec this binary again as the relay (same pid: still the init's parent, SIGCHLD still
+/// blocked, the signalfd, pipes and the monitor lock passed as fd numbers). The new image has
+/// touched none of the create path (spec parsing, runtime, image store), so the long-lived
+/// process stays small. Returns only on failure.
+fn reexec(engine: &Engine, id: &str, st: &Started, lock: &File) -> std::io::Error {
+    use std::ffi::CString;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => return e,
+    };
+    let mut fds = vec![
+        st.out.as_fd(),
+        st.err.as_fd(),
+        st.sigfd.as_fd(),
+        lock.as_fd(),
+    ];
+    if let Some((o, e)) = &st.attach {
+        fds.extend([o.as_fd(), e.as_fd()]);
+    }
+    for fd in &fds {
+        if let Err(e) = sys::fd::clear_cloexec(*fd) {
+            return e;
+        }
+    }
+    let mut args = vec![
+        exe.as_os_str().as_bytes().to_vec(),
+        RELAY_ARG.into(),
+        engine.root.as_os_str().as_bytes().to_vec(),
+        id.into(),
+        st.pid.to_string().into(),
+        u8::from(st.auto_remove).to_string().into(),
+    ];
+    args.extend(fds.iter().map(|f| f.as_raw_fd().to_string().into_bytes()));
+    let args: Vec<CString> = args
+        .into_iter()
+        .filter_map(|a| CString::new(a).ok())
+        .collect();
+    let env: Vec<CString> = std::env::vars_os()
+        .filter_map(|(k, v)| {
+            let mut kv = k.as_bytes().to_vec();
+            kv.push(b'=');
+            kv.extend_from_slice(v.as_bytes());
+            CString::new(kv).ok()
+        })
+        .collect();
+    let err = sys::process::execve(&exe, &args, &env);
+    for fd in fds {
+        let _ = sys::fd::set_cloexec(fd);
+    }
+    err
+}
+
+/// The relay mode's entry point: `ROOT ID PID AUTO_REMOVE OUT ERR SIGFD LOCK [AOUT AERR]`.
+pub fn relay_main(args: &[String]) -> i32 {
+    let num = |i: usize| args.get(i).and_then(|a| a.parse::<i32>().ok());
+    let take = |i: usize| {
+        let raw = num(i)?;
+        let fd = sys::fd::dup_raw(raw).ok()?;
+        sys::process::close(raw);
+        Some(fd)
+    };
+    let (Some(root), Some(id), Some(pid), Some(auto)) = (args.first(), args.get(1), num(2), num(3))
+    else {
+        return EXIT_ENGINE;
+    };
+    let (Some(out), Some(err), Some(sigfd), Some(lock)) = (take(4), take(5), take(6), take(7))
+    else {
+        return EXIT_ENGINE;
+    };
+    let attach = match (take(8), take(9)) {
+        (Some(o), Some(e)) => Some((o, e)),
+        _ => None,
+    };
+    let engine = Engine::new(root);
+    let st = Started {
+        pid,
+        out,
+        err,
+        sigfd,
+        attach,
+        auto_remove: auto == 1,
+    };
+    let code = match relay(&engine, id, st) {
+        Ok(c) => c,
+        Err(e) => {
+            note_error(&engine, id, &e.to_string());
+            EXIT_ENGINE
+        }
+    };
+    drop(lock);
+    code
 }
 
 /// Copy output until the container has exited and its pipes are closed; then clean up.

@@ -49,6 +49,10 @@ pub fn create(engine: &Engine, req: &Request) -> Result<Record> {
     std::fs::create_dir(&dir).map_err(io_err(&dir))?;
     let made = (|| {
         let bundle = dir.join("bundle");
+        // The log exists from the start, so `logs -f` always follows the file the monitor
+        // appends to.
+        let log = dir.join(super::monitor::LOG);
+        File::create(&log).map_err(io_err(&log))?;
         // --entrypoint replaces the image's Entrypoint and Cmd: args are set after the derive.
         let cmd = match (&req.entrypoint, req.cmd.is_empty()) {
             (Some(ep), _) => Some(vec![ep.clone()]),

@@ -1,0 +1,257 @@
+//! Detached containers: logs (-f, --tail, -t), wait, stop (signal, then SIGKILL after -t),
+//! kill, rm (-f), start again, and the monitor (the container's parent, its memory).
+
+mod common;
+mod engine_support;
+
+use engine_support::*;
+use std::time::{Duration, Instant};
+
+#[test]
+fn detached_logs_follow_tail_timestamps_and_wait() {
+    let env = env();
+    let id = env
+        .ok(&[
+            "run",
+            "-d",
+            "--name",
+            "talker",
+            "--network",
+            "none",
+            IMAGE,
+            "sh",
+            "-c",
+            "for i in 1 2 3; do echo line$i; sleep 0.2; done; echo oops >&2; exit 5",
+        ])
+        .trim()
+        .to_string();
+    assert_eq!(id.len(), 64);
+    let f = env.output(&["logs", "-f", "talker"]);
+    assert_eq!(code(&f), 0);
+    assert_eq!(
+        stdout(&f),
+        "line1\nline2\nline3\n",
+        "logs -f returns at the exit"
+    );
+    assert_eq!(stderr(&f), "oops\n");
+    assert_eq!(env.ok(&["wait", "talker"]).trim(), "5");
+    // --tail counts the lines of both streams.
+    let tail = env.output(&["logs", "--tail", "2", "talker"]);
+    assert_eq!(
+        (stdout(&tail).as_str(), stderr(&tail).as_str()),
+        ("line3\n", "oops\n")
+    );
+    let t = env.ok(&["logs", "-t", "--tail", "3", "talker"]);
+    assert_eq!(t.lines().count(), 2);
+    for l in t.lines() {
+        let (time, text) = l.split_once(' ').unwrap();
+        assert!(
+            time.len() == 30 && time.ends_with('Z') && time.contains('T'),
+            "{time}"
+        );
+        assert!(text.starts_with("line"));
+    }
+    // The json-file lines on disk, as Docker writes them.
+    let raw =
+        std::fs::read_to_string(env.root().join("containers").join(&id).join("ctr.log")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(raw.lines().next().unwrap()).unwrap();
+    assert_eq!(first["log"], "line1\n");
+    assert_eq!(first["stream"], "stdout");
+    assert!(first["time"].as_str().unwrap().ends_with('Z'));
+    let c = inspect(&env, "talker");
+    assert_eq!(c["State"]["Status"], "exited");
+    assert_eq!(c["State"]["ExitCode"], 5);
+    env.ok(&["rm", "talker"]);
+    assert_gone(&env, &id);
+}
+
+#[test]
+fn stop_sends_sigterm_and_the_container_exits_on_it() {
+    let env = env();
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "polite",
+        "--network",
+        "none",
+        IMAGE,
+        "sh",
+        "-c",
+        "trap 'echo got-term; exit 7' TERM; echo ready; while true; do sleep 0.1; done",
+    ]);
+    wait_until("ready", || logs(&env, "polite").contains("ready"));
+    let t = Instant::now();
+    assert_eq!(env.ok(&["stop", "polite"]).trim(), "polite");
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "no SIGKILL wait needed"
+    );
+    assert!(logs(&env, "polite").contains("got-term"));
+    let c = inspect(&env, "polite");
+    assert_eq!(c["State"]["ExitCode"], 7);
+    assert_eq!(c["State"]["Running"], false);
+    // Stopping a stopped container is fine (Docker's behaviour).
+    env.ok(&["stop", "polite"]);
+    env.ok(&["rm", "polite"]);
+    assert_store_empty(&env);
+}
+
+#[test]
+fn stop_kills_after_the_timeout_when_sigterm_is_ignored() {
+    let env = env();
+    // pid 1 of a pid namespace ignores signals it has no handler for: `sleep` as init never
+    // reacts to SIGTERM.
+    let id = env
+        .ok(&["run", "-d", "--network", "none", IMAGE, "sleep", "600"])
+        .trim()
+        .to_string();
+    let t = Instant::now();
+    env.ok(&["stop", "-t", "1", &id]);
+    let took = t.elapsed();
+    assert!(
+        took >= Duration::from_secs(1),
+        "SIGKILL came before -t: {took:?}"
+    );
+    assert!(took < Duration::from_secs(8), "{took:?}");
+    assert_eq!(inspect(&env, &id)["State"]["ExitCode"], 137);
+    env.ok(&["rm", &id]);
+    assert_gone(&env, &id);
+}
+
+#[test]
+fn kill_delivers_the_signal_and_refuses_a_stopped_container() {
+    let env = env();
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "kk",
+        "--network",
+        "none",
+        IMAGE,
+        "sh",
+        "-c",
+        "trap 'echo usr1; exit 3' USR1; echo ready; while true; do sleep 0.1; done",
+    ]);
+    wait_until("ready", || logs(&env, "kk").contains("ready"));
+    env.ok(&["kill", "-s", "USR1", "kk"]);
+    assert_eq!(env.ok(&["wait", "kk"]).trim(), "3");
+    assert!(logs(&env, "kk").contains("usr1"));
+    let out = env.output(&["kill", "kk"]);
+    assert_one_error(&out, 1, "not running");
+    let out = env.output(&["kill", "-s", "NOPE", "kk"]);
+    assert_one_error(&out, 1, "NOPE");
+    let out = env.output(&["kill", "nosuch"]);
+    assert_one_error(&out, 1, "no such container: nosuch");
+    env.ok(&["rm", "kk"]);
+    assert_store_empty(&env);
+}
+
+#[test]
+fn rm_of_a_running_container_needs_force() {
+    let env = env();
+    let id = env
+        .ok(&[
+            "run",
+            "-d",
+            "--name",
+            "busy",
+            "--network",
+            "none",
+            IMAGE,
+            "sleep",
+            "600",
+        ])
+        .trim()
+        .to_string();
+    let out = env.output(&["rm", "busy"]);
+    assert_one_error(&out, 1, "running");
+    assert_eq!(env.ok(&["ps", "-q"]).trim(), &id[..12]);
+    assert_eq!(env.ok(&["rm", "-f", "busy"]).trim(), "busy");
+    assert_gone(&env, &id);
+    assert_store_empty(&env);
+}
+
+#[test]
+fn create_then_start_and_start_again_after_the_exit() {
+    let env = env();
+    let id = env
+        .ok(&[
+            "create",
+            "--name",
+            "again",
+            "--network",
+            "none",
+            IMAGE,
+            "echo",
+            "hello",
+        ])
+        .trim()
+        .to_string();
+    assert_eq!(inspect(&env, "again")["State"]["Status"], "created");
+    assert_eq!(env.ok(&["logs", "again"]), "");
+    assert_eq!(env.ok(&["start", "again"]).trim(), "again");
+    assert_eq!(env.ok(&["wait", "again"]).trim(), "0");
+    env.ok(&["start", "again"]);
+    env.ok(&["wait", "again"]);
+    assert_eq!(env.ok(&["logs", "again"]), "hello\nhello\n");
+    let ps: serde_json::Value =
+        serde_json::from_str(env.ok(&["ps", "-a", "--format", "json"]).trim()).unwrap();
+    assert_eq!(ps["Names"], "again");
+    assert_eq!(ps["Status"], "Exited (0)");
+    assert_eq!(ps["Image"], IMAGE);
+    env.ok(&["rm", "again"]);
+    assert_gone(&env, &id);
+}
+
+#[test]
+fn detached_rm_container_removes_itself() {
+    let env = env();
+    let id = env
+        .ok(&[
+            "run",
+            "-d",
+            "--rm",
+            "--network",
+            "none",
+            IMAGE,
+            "sh",
+            "-c",
+            "exit 0",
+        ])
+        .trim()
+        .to_string();
+    wait_until("the --rm container gone", || ids(&env).is_empty());
+    assert_gone(&env, &id);
+    assert_store_empty(&env);
+}
+
+fn status_kb(pid: i64, key: &str) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = s.lines().find(|l| l.starts_with(key)).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn the_monitor_is_the_containers_parent_and_stays_small() {
+    let env = env();
+    let id = env
+        .ok(&["run", "-d", "--network", "none", IMAGE, "sleep", "600"])
+        .trim()
+        .to_string();
+    let pid = inspect(&env, &id)["State"]["Pid"].as_i64().unwrap();
+    assert!(pid > 0);
+    let monitor = status_kb(pid, "PPid:") as i64;
+    let cmdline = std::fs::read(format!("/proc/{monitor}/cmdline")).unwrap();
+    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    assert!(cmdline.contains("__relay"), "{cmdline}");
+    assert!(cmdline.contains(&id), "{cmdline}");
+    let rss = status_kb(monitor, "VmRSS:");
+    let anon = status_kb(monitor, "RssAnon:");
+    eprintln!("monitor {monitor}: VmRSS {rss} kB, RssAnon {anon} kB");
+    // Its private memory; the rest of VmRSS is the binary's pages, shared with the page cache.
+    assert!(anon <= 1536, "monitor RssAnon {anon} kB");
+    env.ok(&["rm", "-f", &id]);
+    assert_gone(&env, &id);
+}
