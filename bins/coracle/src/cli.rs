@@ -79,12 +79,38 @@ pub enum Command {
         #[arg(required = true)]
         names: Vec<String>,
     },
+    /// Manage networks (CNI bridge networks).
+    #[command(subcommand)]
+    Network(NetworkCommand),
     /// The per-container monitor (started by `start` and `run`; not for users).
     #[command(name = "__monitor", hide = true)]
     Monitor {
         #[arg(long)]
         attach: bool,
         id: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum NetworkCommand {
+    /// Create a bridge network (without --subnet: a free /24 of 10.89.0.0/16).
+    Create {
+        #[arg(long)]
+        subnet: Option<String>,
+        name: String,
+    },
+    /// List networks.
+    #[command(alias = "list")]
+    Ls,
+    /// Show networks as JSON.
+    Inspect {
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Remove networks (refused while containers use them).
+    Rm {
+        #[arg(required = true)]
+        names: Vec<String>,
     },
 }
 

@@ -23,6 +23,7 @@ mod load;
 mod login;
 mod logout;
 mod logs;
+mod network;
 mod prune;
 mod ps;
 mod pull;
@@ -71,6 +72,7 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Logs(a) => Ok(logs::run(&Engine::new(root), a)),
         Command::Wait { containers } => Ok(wait::run(&Engine::new(root), containers)),
         Command::Inspect { names } => Ok(container_inspect::run(&Engine::new(&root), &root, names)),
+        Command::Network(c) => Ok(network::run(&Engine::new(root), c)),
         Command::Monitor { attach, id } => Ok(monitor::main(&Engine::new(root), id, *attach)),
     }
 }
