@@ -5,6 +5,8 @@ mod common;
 mod engine_support;
 
 use engine_support::*;
+use std::io::Read;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 #[test]
@@ -254,4 +256,68 @@ fn the_monitor_is_the_containers_parent_and_stays_small() {
     assert!(anon <= 1536, "monitor RssAnon {anon} kB");
     env.ok(&["rm", "-f", &id]);
     assert_gone(&env, &id);
+}
+
+#[test]
+fn foreground_run_passes_sigint_to_the_container() {
+    use std::io::{BufRead, BufReader};
+    let env = env();
+    let mut child = env
+        .cmd(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            IMAGE,
+            "sh",
+            "-c",
+            "trap 'echo got-int; exit 9' INT; echo ready; while true; do sleep 0.1; done",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    let pid = child.id() as i32;
+    assert!(Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(9));
+    assert_eq!(rest, "got-int\n");
+    assert_store_empty(&env);
+}
+
+#[test]
+fn a_killed_monitor_leaves_an_exited_record_that_rm_cleans_up() {
+    let env = env();
+    let id = env
+        .ok(&["run", "-d", "--network", "none", IMAGE, "sleep", "600"])
+        .trim()
+        .to_string();
+    let pid = inspect(&env, &id)["State"]["Pid"].as_i64().unwrap();
+    let monitor = status_kb(pid, "PPid:");
+    assert!(Command::new("kill")
+        .args(["-KILL", &monitor.to_string()])
+        .status()
+        .unwrap()
+        .success());
+    wait_until("the monitor gone", || {
+        inspect(&env, &id)["State"]["Status"] == "exited"
+    });
+    env.ok(&["rm", &id]);
+    wait_until("the orphaned init gone", || {
+        sys_state(pid).is_none_or(|s| s == 'Z')
+    });
+    assert_gone(&env, &id);
+}
+
+fn sys_state(pid: i64) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat[stat.rfind(')')? + 2..].chars().next()
 }

@@ -4,7 +4,7 @@
 
 use super::{create, engine_fail, monitor_command};
 use crate::cli::RunArgs;
-use engine::container::{ops, record, Engine, EXIT_ENGINE};
+use engine::container::{ops, record, Engine};
 
 pub fn run(engine: &Engine, args: &RunArgs) -> i32 {
     let req = match create::request(&args.create) {
@@ -17,15 +17,12 @@ pub fn run(engine: &Engine, args: &RunArgs) -> i32 {
     };
     let attach = !args.detach;
     match ops::start(&rec, monitor_command(engine, &rec.id, attach), attach) {
-        Ok(mut child) => {
+        Ok(child) => {
             if args.detach {
                 out!("{}", rec.id);
                 return 0;
             }
-            match child.wait().ok().and_then(|s| s.code()) {
-                Some(code) => code,
-                None => EXIT_ENGINE,
-            }
+            ops::wait_foreground(engine, &rec, child)
         }
         Err(e) => {
             if let Ok(lock) = record::lock(engine) {

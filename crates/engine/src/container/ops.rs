@@ -254,3 +254,48 @@ pub fn remove_files(engine: &Engine, id: &str, _lock: &Lock) -> Result<()> {
         _ => Ok(()),
     }
 }
+
+/// Signals a foreground `run` passes on to the container (Docker's --sig-proxy): Ctrl-C in
+/// the caller's terminal reaches the container, whose monitor is in a session of its own.
+const PROXIED: &[libc::c_int] = &[
+    libc::SIGINT,
+    libc::SIGTERM,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+];
+
+/// Wait for a foreground `run`'s monitor, forwarding signals to the container; its exit code.
+pub fn wait_foreground(engine: &Engine, rec: &Record, mut monitor: Child) -> i32 {
+    let set = PROXIED
+        .iter()
+        .fold(sys::signal::SigSet::empty().with(libc::SIGCHLD), |s, &g| {
+            s.with(g)
+        });
+    let sigfd = match set.block().and_then(|_| set.signalfd()) {
+        Ok(fd) => Some(fd),
+        Err(_) => None,
+    };
+    loop {
+        // Checked before each wait: a SIGCHLD from before the block was not queued.
+        match monitor.try_wait() {
+            Ok(Some(status)) => return status.code().unwrap_or(super::EXIT_ENGINE),
+            Ok(None) => {}
+            Err(_) => return super::EXIT_ENGINE,
+        }
+        let Some(fd) = &sigfd else {
+            return monitor
+                .wait()
+                .ok()
+                .and_then(|s| s.code())
+                .unwrap_or(super::EXIT_ENGINE);
+        };
+        match sys::signal::read_signalfd(fd) {
+            Ok(libc::SIGCHLD) | Err(_) => {}
+            Ok(sig) => {
+                let _ = runtime::container::kill(&engine.runtime(), &rec.id, sig, false);
+            }
+        }
+    }
+}
