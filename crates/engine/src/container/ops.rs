@@ -273,10 +273,7 @@ pub fn wait_foreground(engine: &Engine, rec: &Record, mut monitor: Child) -> i32
         .fold(sys::signal::SigSet::empty().with(libc::SIGCHLD), |s, &g| {
             s.with(g)
         });
-    let sigfd = match set.block().and_then(|_| set.signalfd()) {
-        Ok(fd) => Some(fd),
-        Err(_) => None,
-    };
+    let sigfd = set.block().and_then(|_| set.signalfd()).ok();
     loop {
         // Checked before each wait: a SIGCHLD from before the block was not queued.
         match monitor.try_wait() {
