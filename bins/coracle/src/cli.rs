@@ -123,6 +123,9 @@ pub struct CreateArgs {
     /// Remove the container when it exits.
     #[arg(long)]
     pub rm: bool,
+    /// The container reads our stdin (foreground `run` only).
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
     #[arg(long)]
     pub name: Option<String>,
     /// KEY=VALUE, or KEY to pass the caller's value.
@@ -176,8 +179,6 @@ pub struct CreateArgs {
 /// naming it, never silently ignored.
 #[derive(Args)]
 pub struct Unsupported {
-    #[arg(short = 'i', long, hide = true)]
-    pub interactive: bool,
     #[arg(short = 't', long, hide = true)]
     pub tty: bool,
     #[arg(long, hide = true)]
@@ -200,7 +201,6 @@ impl Unsupported {
     /// The first flag given that is not supported yet.
     pub fn first(&self) -> Option<&'static str> {
         [
-            (self.interactive, "-i/--interactive"),
             (self.tty, "-t/--tty"),
             (!self.tmpfs.is_empty(), "--tmpfs"),
             (!self.mount.is_empty(), "--mount"),

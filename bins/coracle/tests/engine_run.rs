@@ -241,7 +241,13 @@ fn bad_input_is_one_error_line_exit_125_and_nothing_left() {
         ),
         (vec!["run", "-w", "relative", IMAGE, "true"], "-w"),
         (vec!["run", "--tmpfs", "/x", IMAGE, "true"], "--tmpfs"),
-        (vec!["run", "-it", IMAGE, "true"], "-i"),
+        (vec!["run", "-it", IMAGE, "true"], "-t/--tty"),
+        (vec!["run", "-d", "-i", IMAGE, "true"], "-i with -d"),
+        (vec!["create", "-i", IMAGE, "true"], "-i"),
+        (
+            vec!["run", "--restart", "always", IMAGE, "true"],
+            "--restart",
+        ),
     ];
     for (args, what) in cases {
         let out = env.output(&args);
@@ -318,5 +324,29 @@ fn concurrent_creates_never_share_a_name_or_corrupt_records() {
     let mut args = vec!["rm"];
     args.extend(ids.iter().map(String::as_str));
     env.ok(&args);
+    assert_store_empty(&env);
+}
+
+#[test]
+fn run_i_gives_the_container_our_stdin_and_without_i_it_reads_nothing() {
+    use std::io::Write;
+    let env = env();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", "--rm", "--network", "none"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&[IMAGE, "sh", "-c", "cat; echo end"]);
+        let mut c = env
+            .cmd(&args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        c.stdin.take().unwrap().write_all(b"piped in\n").unwrap();
+        let out = c.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(run(&["-i"]), "piped in\nend\n");
+    assert_eq!(run(&[]), "end\n");
     assert_store_empty(&env);
 }

@@ -6,6 +6,10 @@ use engine::container::request::read_env_file;
 use engine::container::{ops, Engine, Error, Request, Result};
 
 pub fn run(engine: &Engine, args: &CreateArgs) -> i32 {
+    if args.interactive {
+        let e = Error::Invalid("-i: only with a foreground `run` (not create) for now".into());
+        return engine_fail(&e, 125);
+    }
     match request(args).and_then(|r| ops::create(engine, &r)) {
         Ok(rec) => {
             out!("{}", rec.id);

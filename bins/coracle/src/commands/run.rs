@@ -4,9 +4,13 @@
 
 use super::{create, engine_fail, monitor_command};
 use crate::cli::RunArgs;
-use engine::container::{ops, record, Engine};
+use engine::container::{ops, record, Engine, Error};
 
 pub fn run(engine: &Engine, args: &RunArgs) -> i32 {
+    if args.detach && args.create.interactive {
+        let e = Error::Invalid("-i with -d: not supported yet (nothing could attach later)".into());
+        return engine_fail(&e, 125);
+    }
     let req = match create::request(&args.create) {
         Ok(r) => r,
         Err(e) => return engine_fail(&e, e.exit_code()),
@@ -16,7 +20,13 @@ pub fn run(engine: &Engine, args: &RunArgs) -> i32 {
         Err(e) => return engine_fail(&e, e.exit_code()),
     };
     let attach = !args.detach;
-    match ops::start(&rec, monitor_command(engine, &rec.id, attach), attach) {
+    let stdin = args.create.interactive;
+    match ops::start(
+        &rec,
+        monitor_command(engine, &rec.id, attach),
+        attach,
+        stdin,
+    ) {
         Ok(child) => {
             if args.detach {
                 out!("{}", rec.id);

@@ -1,7 +1,8 @@
 //! The monitor: one small process per running container, the container's parent (no daemon).
 //!
 //! `coracle start`/`run` spawn it (the same binary, `coracle __monitor ID`) and read one line
-//! from the pipe it got as stdin: `ok`, or `CODE message` when the container could not start.
+//! from a pipe it inherits (fd number in `CORACLE_MONITOR_READY_FD`): `ok`, or `CODE message`
+//! when the container could not start.
 //! The monitor
 //! 1. takes `ROOT/containers/ID/monitor.lock` for its whole life (`wait`, `stop` and `rm -f`
 //!    wait on that lock: no polling), and leaves the caller's session (setsid);
@@ -24,17 +25,29 @@ use std::os::fd::{AsFd, OwnedFd};
 use sys::process::Exit;
 
 pub const LOCK: &str = "monitor.lock";
+/// Environment the starter sets for the monitor: the fd number of the pipe to answer on, and
+/// "1" when the monitor's stdin (the caller's) is the container's (`run -i`).
+pub const ENV_READY_FD: &str = "CORACLE_MONITOR_READY_FD";
+pub const ENV_STDIN: &str = "CORACLE_MONITOR_STDIN";
 pub const LOG: &str = "ctr.log";
 
 /// The monitor's entry point; `attach`: also copy the output to our stdout/stderr (a
 /// foreground `run`). Returns the exit code the monitor process ends with.
 pub fn main(engine: &Engine, id: &str, attach: bool) -> i32 {
-    let ready = match sys::fd::dup_raw(0) {
+    let Some(raw) = std::env::var(ENV_READY_FD)
+        .ok()
+        .and_then(|v| v.parse().ok())
+    else {
+        return EXIT_ENGINE;
+    };
+    let ready = match sys::fd::dup_raw(raw) {
         Ok(fd) => File::from(fd),
         Err(_) => return EXIT_ENGINE,
     };
+    sys::process::close(raw);
+    let stdin = std::env::var(ENV_STDIN).is_ok_and(|v| v == "1");
     let _ = sys::process::setsid();
-    match run(engine, id, attach, ready) {
+    match run(engine, id, attach, stdin, ready) {
         Ok(code) => code,
         Err((mut ready, e)) => {
             if let Some(r) = ready.as_mut() {
@@ -53,7 +66,13 @@ fn one_line(s: &str) -> String {
 
 type Failed = (Option<File>, Error);
 
-fn run(engine: &Engine, id: &str, attach: bool, ready: File) -> std::result::Result<i32, Failed> {
+fn run(
+    engine: &Engine,
+    id: &str,
+    attach: bool,
+    stdin: bool,
+    ready: File,
+) -> std::result::Result<i32, Failed> {
     let fail = |e: Error| (None::<File>, e);
     let dir = engine.container_dir(id);
     let lock_path = dir.join(LOCK);
@@ -72,7 +91,7 @@ fn run(engine: &Engine, id: &str, attach: bool, ready: File) -> std::result::Res
         }
         Err(e) => return Err((ready, super::io_err(&lock_path)(e))),
     }
-    let started = match start(engine, id, attach) {
+    let started = match start(engine, id, attach, stdin) {
         Ok(s) => s,
         Err(e) => return Err((ready, e)),
     };
@@ -96,7 +115,7 @@ struct Started {
     auto_remove: bool,
 }
 
-fn start(engine: &Engine, id: &str, attach: bool) -> Result<Started> {
+fn start(engine: &Engine, id: &str, attach: bool, stdin: bool) -> Result<Started> {
     let rec = record::load(engine, id)?;
     let bundle = engine.container_dir(id).join("bundle");
     let nets = engine.networks();
@@ -114,7 +133,7 @@ fn start(engine: &Engine, id: &str, attach: bool) -> Result<Started> {
         let mut s = spec::load(&cfg)?;
         spec::apply_network(&mut s, &att);
         spec::save(&cfg, &s)?;
-        create_and_start(engine, id, &bundle, attach)
+        create_and_start(engine, id, &bundle, attach, stdin)
     })();
     match result {
         Ok(mut st) => {
@@ -154,6 +173,7 @@ fn create_and_start(
     id: &str,
     bundle: &std::path::Path,
     attach: bool,
+    stdin: bool,
 ) -> Result<Started> {
     let io = |what: &str| {
         let what = what.to_string();
@@ -178,8 +198,11 @@ fn create_and_start(
     let set = sys::signal::SigSet::empty().with(libc::SIGCHLD);
     set.block().map_err(io("blocking SIGCHLD"))?;
     let sigfd = set.signalfd().map_err(io("signalfd"))?;
-    // The init is a clone of this process: it inherits fds 0, 1, 2.
-    sys::fd::dup_onto(null.as_fd(), 0).map_err(io("stdin"))?;
+    // The init is a clone of this process: it inherits fds 0, 1, 2 (0 stays the caller's
+    // stdin for `run -i`).
+    if !stdin {
+        sys::fd::dup_onto(null.as_fd(), 0).map_err(io("stdin"))?;
+    }
     sys::fd::dup_onto(out_w.as_fd(), 1).map_err(io("stdout"))?;
     sys::fd::dup_onto(err_w.as_fd(), 2).map_err(io("stderr"))?;
     let rt = engine.runtime();
@@ -189,6 +212,7 @@ fn create_and_start(
     };
     let created = runtime::container::create(&rt, id, &opts);
     // Only the container keeps the write ends: EOF comes when it (and its children) are gone.
+    let _ = sys::fd::dup_onto(null.as_fd(), 0);
     let _ = sys::fd::dup_onto(null.as_fd(), 1);
     let _ = sys::fd::dup_onto(null.as_fd(), 2);
     drop((out_w, err_w));

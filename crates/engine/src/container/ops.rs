@@ -9,7 +9,7 @@ use image::rootfs::RootfsMode;
 use image::store::Store;
 use std::fs::File;
 use std::io::Read;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -100,7 +100,8 @@ pub fn create(engine: &Engine, req: &Request) -> Result<Record> {
 /// `start`: spawn the monitor (`monitor` is the command line that runs
 /// [`super::monitor::main`]) and wait for its word. `attach`: the monitor also copies the output
 /// to our stdout/stderr; the returned child ends with the container's exit code.
-pub fn start(rec: &Record, mut monitor: Command, attach: bool) -> Result<Child> {
+/// `stdin`: the container reads our stdin (`run -i`).
+pub fn start(rec: &Record, mut monitor: Command, attach: bool, stdin: bool) -> Result<Child> {
     if rec.status() == Status::Running {
         return Err(Error::Conflict(format!(
             "container {}: already running",
@@ -108,14 +109,24 @@ pub fn start(rec: &Record, mut monitor: Command, attach: bool) -> Result<Child> 
         )));
     }
     let (mut r, w) = std::io::pipe().map_err(io_err("pipe".as_ref()))?;
-    monitor.stdin(Stdio::from(w));
+    // Inherited at the same number through the exec (the only fd we pass that way).
+    sys::fd::clear_cloexec(w.as_fd()).map_err(io_err("pipe".as_ref()))?;
+    monitor.env(super::monitor::ENV_READY_FD, w.as_raw_fd().to_string());
+    if stdin {
+        monitor.env(super::monitor::ENV_STDIN, "1");
+    } else {
+        monitor
+            .stdin(Stdio::null())
+            .env_remove(super::monitor::ENV_STDIN);
+    }
     if !attach {
         monitor.stdout(Stdio::null()).stderr(Stdio::null());
     }
     let mut child = monitor
         .spawn()
         .map_err(|e| Error::Invalid(format!("starting the monitor: {e}")))?;
-    // Our copy of the write end went with `monitor`: EOF comes when the monitor has spoken.
+    // Without our copy of the write end, EOF comes when the monitor has spoken (or died).
+    drop(w);
     drop(monitor);
     let mut word = String::new();
     let _ = r.read_to_string(&mut word);
