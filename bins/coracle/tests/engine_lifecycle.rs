@@ -321,3 +321,24 @@ fn sys_state(pid: i64) -> Option<char> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     stat[stat.rfind(')')? + 2..].chars().next()
 }
+
+#[test]
+fn stop_uses_the_images_stop_signal() {
+    let env = env();
+    let image = "engine-test/stopsignal:1";
+    load_busybox_with_config(
+        &env,
+        image,
+        serde_json::json!({ "Cmd": ["sh"], "StopSignal": "SIGUSR1" }),
+    );
+    env.ok(&[
+        "run", "-d", "--name", "usr1", "--network", "none", image, "sh", "-c",
+        "trap 'echo got-usr1; exit 4' USR1; trap 'echo got-term; exit 5' TERM; echo ready; while true; do sleep 0.1; done",
+    ]);
+    wait_until("ready", || logs(&env, "usr1").contains("ready"));
+    env.ok(&["stop", "usr1"]);
+    assert_eq!(inspect(&env, "usr1")["State"]["ExitCode"], 4);
+    assert!(logs(&env, "usr1").contains("got-usr1"));
+    env.ok(&["rm", "usr1"]);
+    assert_store_empty(&env);
+}

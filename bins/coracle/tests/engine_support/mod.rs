@@ -128,3 +128,45 @@ pub fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
 pub fn logs(env: &Env, name: &str) -> String {
     env.ok(&["logs", name])
 }
+
+/// Load the busybox rootfs as `reference` with this image config (`config` is the image
+/// config's `config` object, e.g. `{"Cmd":["sh"],"StopSignal":"SIGUSR1"}`), through a
+/// docker-archive made here.
+pub fn load_busybox_with_config(env: &Env, reference: &str, config: serde_json::Value) {
+    let rootfs = env.path("busybox-rootfs");
+    if !rootfs.exists() {
+        crate::common::busybox_rootfs(&rootfs);
+    }
+    let mut layer = tar::Builder::new(Vec::new());
+    layer.follow_symlinks(false);
+    layer.append_dir_all(".", &rootfs).unwrap();
+    let layer = layer.into_inner().unwrap();
+    let diff_id = format!("sha256:{}", crate::common::sha256_hex(&layer));
+    let cfg = serde_json::json!({
+        "architecture": "amd64", "os": "linux", "config": config,
+        "rootfs": { "type": "layers", "diff_ids": [diff_id] },
+    });
+    let cfg = serde_json::to_vec(&cfg).unwrap();
+    let manifest = serde_json::json!([{
+        "Config": "config.json", "RepoTags": [reference], "Layers": ["layer.tar"],
+    }]);
+    let mut archive = tar::Builder::new(Vec::new());
+    for (name, data) in [
+        ("config.json", cfg),
+        ("layer.tar", layer),
+        ("manifest.json", serde_json::to_vec(&manifest).unwrap()),
+    ] {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        archive.append_data(&mut h, name, data.as_slice()).unwrap();
+    }
+    let path = env.path("image.tar");
+    std::fs::write(&path, archive.into_inner().unwrap()).unwrap();
+    env.ok(&[
+        std::ffi::OsStr::new("load"),
+        "-i".as_ref(),
+        path.as_os_str(),
+    ]);
+}
