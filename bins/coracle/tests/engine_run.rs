@@ -222,7 +222,8 @@ fn bad_input_is_one_error_line_exit_125_and_nothing_left() {
             "taken",
         ),
         (vec!["run", "--name", "-bad", IMAGE, "true"], "--name"),
-        (vec!["run", "-v", "relative:/x", IMAGE, "true"], "-v"),
+        (vec!["run", "-v", "./rel:/x", IMAGE, "true"], "-v"),
+        (vec!["run", "-v", "vol:relative", IMAGE, "true"], "-v"),
         (vec!["run", "-v", "/tmp:/x:rx", IMAGE, "true"], "-v"),
         (
             vec!["run", "-v", "/no/such/dir:/x", IMAGE, "true"],
@@ -348,5 +349,39 @@ fn run_i_gives_the_container_our_stdin_and_without_i_it_reads_nothing() {
     };
     assert_eq!(run(&["-i"]), "piped in\nend\n");
     assert_eq!(run(&[]), "end\n");
+    assert_store_empty(&env);
+}
+
+#[test]
+fn a_named_volume_is_made_on_first_use_and_survives_rm() {
+    let env = env();
+    let out = env.output(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        "data1:/data",
+        IMAGE,
+        "sh",
+        "-c",
+        "echo kept > /data/file",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let on_host = env.root().join("volumes/data1/_data/file");
+    assert_eq!(std::fs::read_to_string(&on_host).unwrap(), "kept\n");
+    let out = env.output(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        "data1:/again:ro",
+        IMAGE,
+        "sh",
+        "-c",
+        "cat /again/file; touch /again/x 2>/dev/null && echo writable; true",
+    ]);
+    assert_eq!(stdout(&out), "kept\n", "{}", stderr(&out));
     assert_store_empty(&env);
 }

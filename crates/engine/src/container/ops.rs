@@ -67,7 +67,7 @@ pub fn create(engine: &Engine, req: &Request) -> Result<Record> {
             .hostname
             .clone()
             .unwrap_or_else(|| id::short(&cid).into());
-        spec::apply(&mut s, req, &hostname)?;
+        spec::apply(&mut s, req, &hostname, &engine.root.join("volumes"))?;
         spec::save(&cfg, &s)?;
         let rec = Record {
             id: cid.clone(),

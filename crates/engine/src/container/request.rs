@@ -34,12 +34,19 @@ pub struct Request {
     pub auto_remove: bool,
 }
 
-/// A bind mount from `-v`.
+/// A mount from `-v`: a host path, or a named volume (`ROOT/volumes/NAME/_data`, made on
+/// first use and kept when containers are removed).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bind {
-    pub source: PathBuf,
+    pub source: Source,
     pub destination: String,
     pub read_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    Host(PathBuf),
+    Volume(String),
 }
 
 impl Request {
@@ -120,8 +127,8 @@ impl Request {
     }
 }
 
-/// `-v SRC:DST[:ro|rw]`; SRC must be an absolute host path that exists (named volumes are
-/// not supported yet and are refused).
+/// `-v SRC:DST[:ro|rw]`; SRC is an absolute host path that exists, or a volume name
+/// (`[a-zA-Z0-9][a-zA-Z0-9_.-]+`).
 pub fn parse_bind(spec: &str) -> Result<Bind> {
     let bad = |why: &str| Error::Invalid(format!("-v {spec:?}: {why}"));
     let parts: Vec<&str> = spec.split(':').collect();
@@ -130,9 +137,9 @@ pub fn parse_bind(spec: &str) -> Result<Bind> {
         [s, d, m] => (*s, *d, Some(*m)),
         _ => return Err(bad("expected SRC:DST[:ro|rw]")),
     };
-    if !src.starts_with('/') {
+    if !src.starts_with('/') && super::id::validate_name(src).is_err() {
         return Err(bad(
-            "SRC must be an absolute host path (named volumes are not supported yet)",
+            "SRC must be an absolute host path or a volume name ([a-zA-Z0-9][a-zA-Z0-9_.-]+)",
         ));
     }
     if !dst.starts_with('/') || dst == "/" {
@@ -143,11 +150,16 @@ pub fn parse_bind(spec: &str) -> Result<Bind> {
         Some("ro") => true,
         Some(m) => return Err(bad(&format!("unknown option {m:?} (expected ro or rw)"))),
     };
-    if std::fs::symlink_metadata(src).is_err() {
-        return Err(bad(&format!("{src}: no such file or directory")));
-    }
+    let source = if src.starts_with('/') {
+        if std::fs::symlink_metadata(src).is_err() {
+            return Err(bad(&format!("{src}: no such file or directory")));
+        }
+        Source::Host(src.into())
+    } else {
+        Source::Volume(src.into())
+    };
     Ok(Bind {
-        source: src.into(),
+        source,
         destination: dst.into(),
         read_only,
     })

@@ -2,7 +2,7 @@
 //! crate wrote it from the image config; we only change what a flag asks for), and the
 //! per-start network settings (netns path, /etc/hosts & co. bind mounts).
 
-use super::request::{cap_name, cpu_quota, parse_user, Request};
+use super::request::{cap_name, cpu_quota, parse_user, Request, Source};
 use super::{io_err, Error, Result};
 use crate::network::Attachment;
 use serde_json::{json, Value};
@@ -38,8 +38,9 @@ pub fn save(path: &Path, spec: &Value) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(io_err(path))
 }
 
-/// Apply the request to a freshly written config.json. `hostname` is the container's.
-pub fn apply(spec: &mut Value, req: &Request, hostname: &str) -> Result<()> {
+/// Apply the request to a freshly written config.json. `hostname` is the container's;
+/// `volumes` is where named volumes live (each `NAME/_data`, made here when missing).
+pub fn apply(spec: &mut Value, req: &Request, hostname: &str, volumes: &Path) -> Result<()> {
     spec["hostname"] = json!(hostname);
     let p = &mut spec["process"];
     if let Some(ep) = &req.entrypoint {
@@ -74,9 +75,17 @@ pub fn apply(spec: &mut Value, req: &Request, hostname: &str) -> Result<()> {
     }
     for b in req.binds()? {
         let mode = if b.read_only { "ro" } else { "rw" };
+        let source = match &b.source {
+            Source::Host(p) => p.clone(),
+            Source::Volume(name) => {
+                let data = volumes.join(name).join("_data");
+                std::fs::create_dir_all(&data).map_err(io_err(&data))?;
+                data
+            }
+        };
         push_mount(
             spec,
-            json!({ "destination": b.destination, "type": "bind", "source": b.source,
+            json!({ "destination": b.destination, "type": "bind", "source": source,
                     "options": ["rbind", "rprivate", mode] }),
         );
     }
