@@ -109,6 +109,14 @@ fn chunked_upload_to_another_registry_and_push_by_digest() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(seen_by_skopeo(&dest).0, built.manifest);
+    let patches = other
+        .log()
+        .matches("\"PATCH /v2/b/img/blobs/uploads/")
+        .count();
+    assert!(
+        patches > 10,
+        "the busybox layer went up in chunks: {patches} PATCH requests"
+    );
 
     // skopeo copies it out to an OCI layout: the blobs are byte for byte ours.
     let copy = work.path().join("copy");

@@ -117,7 +117,7 @@ impl Registry {
             );
         }
         let config = format!(
-            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n  secret: coracle-test\n{tls_config}{auth}",
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n  secret: coracle-test\n{tls_config}{auth}",
             dir.path().join("data").display()
         );
         let config_path = dir.path().join("config.yml");
@@ -140,6 +140,11 @@ impl Registry {
             std::fs::read_to_string(reg.dir.path().join("registry.log")).unwrap_or_default()
         );
         reg
+    }
+
+    /// The registry's log (access log included): what requests it served.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
     }
 
     pub fn reference(&self, repo_tag: &str) -> String {
