@@ -104,10 +104,19 @@ fn build(
     let cgroups_path = linux
         .and_then(|l| l.cgroups_path().as_ref())
         .map(|p| p.to_string_lossy().into_owned());
-    let cgroup = Cgroup::create(
+    // A cgroupsPath comes from an engine (containerd, CRI, Podman, Docker all set one), and
+    // engines read the container's v1 cgroups themselves (containerd's shim: `task metrics`, its
+    // OOM watch), so on hybrid hosts such a cgroup is made on every hierarchy, as runc does.
+    // Without one the runtime is used on its own, and the fewest migrations win.
+    let which = match cgroups_path {
+        Some(_) => cgroups::Hierarchies::Every,
+        None => cgroups::Hierarchies::Needed,
+    };
+    let cgroup = Cgroup::create_in(
         cgroups_path.as_deref().unwrap_or(""),
         id,
         linux.and_then(|l| l.resources().as_ref()),
+        which,
     )
     .map_err(|e| {
         crate::Error::msg(format!(
