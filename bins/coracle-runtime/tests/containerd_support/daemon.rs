@@ -33,7 +33,12 @@ impl Containerd {
             .status()
             .is_ok();
         if !found {
-            eprintln!("SKIPPED {test}: containerd is not installed (apt-get install containerd)");
+            // Straight to stderr: the test harness captures eprintln! of passing tests.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED {test}: containerd is not installed (apt-get install containerd)"
+            );
         }
         found
     }
@@ -95,6 +100,11 @@ impl Containerd {
                     .is_ok_and(|s| s.success())
         });
         assert!(ok, "containerd did not come up:\n{}", self.log());
+    }
+
+    /// The directory everything of this daemon lives in (removed on Drop).
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// The gRPC socket.
