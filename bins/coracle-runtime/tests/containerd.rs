@@ -203,6 +203,14 @@ fn task_ps_pause_resume_and_metrics() {
         .find(|l| l.starts_with("ps "))
         .and_then(|l| l.split_whitespace().nth(1).map(String::from))
         .expect("task pid");
+    // ctr's cgroupsPath is /NAMESPACE/ID: on this hybrid host, one directory per hierarchy.
+    let cgroups = d.container_cgroups();
+    assert!(
+        cgroups
+            .iter()
+            .any(|c| c.starts_with("/sys/fs/cgroup/memory")),
+        "{cgroups:?}"
+    );
     // A second process through exec --detach: `task ps` (runtime `ps --format json`) lists both.
     d.ctr_ok(&[
         "task",

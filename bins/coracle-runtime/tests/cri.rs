@@ -90,6 +90,8 @@ impl Pod {
             "runtime state left in {}: {left:?}",
             state.display()
         );
+        let cgroups = self.d.container_cgroups();
+        assert!(cgroups.is_empty(), "cgroups left: {cgroups:?}");
     }
 }
 

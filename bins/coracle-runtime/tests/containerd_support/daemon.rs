@@ -212,6 +212,15 @@ impl Containerd {
         assert!(gone, "shims still running: {left:?}");
     }
 
+    /// Container cgroups still there below this daemon's cgroup parent `/<namespace>` (ctr's
+    /// parent, and the one the CRI tests give their pods), on any hierarchy.
+    pub fn container_cgroups(&self) -> Vec<PathBuf> {
+        self.cgroup_parents()
+            .into_iter()
+            .filter(|d| !d.ends_with(&self.namespace))
+            .collect()
+    }
+
     /// The unix sockets of this daemon's shims (each task's `address` file names one).
     fn shim_sockets(&self) -> Vec<PathBuf> {
         let tasks = self.dir.join("state/io.containerd.runtime.v2.task");
