@@ -192,6 +192,30 @@ fn task_exec_with_a_terminal() {
 }
 
 #[test]
+fn run_with_a_terminal() {
+    let Some((d, _rt)) = containerd("run_with_a_terminal") else {
+        return;
+    };
+    // `ctr run -t`: the shim passes --console-socket to `create`; the container's init gets the
+    // pty as its stdio.
+    let flags = d.runtime_flags().join(" ");
+    let ctr = format!(
+        "ctr --address {} --namespace {} run --rm -t {flags} {BUSYBOX} tty-run sh -c 'tty; exit 4'",
+        d.socket().display(),
+        d.namespace()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &ctr, "/dev/null"])
+        .stdin(Stdio::piped())
+        .output()
+        .expect("script");
+    let shown = text(&out.stdout).replace('\r', "");
+    assert!(shown.contains("/dev/pts/0"), "{shown}");
+    assert_eq!(out.status.code(), Some(4), "{shown}");
+    assert_all_gone(&d);
+}
+
+#[test]
 fn task_ps_pause_resume_and_metrics() {
     let Some((d, _rt)) = containerd("task_ps_pause_resume_and_metrics") else {
         return;
