@@ -368,3 +368,45 @@ fn runtime_errors_reach_the_ctr_user() {
     assert!(err.contains("no such executable"), "{err}");
     assert_all_gone(&d);
 }
+
+#[test]
+fn a_dropped_fixture_leaves_nothing_running() {
+    let Some((d, _rt)) = containerd("a_dropped_fixture_leaves_nothing_running") else {
+        return;
+    };
+    // What a failing test leaves: a running task. The fixture's Drop must still clean up.
+    sleeper(&d, "left");
+    let init: i32 = d
+        .ctr_ok(&["task", "ls"])
+        .lines()
+        .find(|l| l.starts_with("left "))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .expect("task pid");
+    let shims = d.live_shims();
+    assert!(!shims.is_empty(), "no shim found for the running task");
+    let dir = d.dir().to_path_buf();
+    let cgroups = d.container_cgroups();
+    drop(d);
+    let alive = |pid: i32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+            !s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+    };
+    let gone = wait_until(COMMAND_TIMEOUT, || {
+        !alive(init) && !shims.iter().any(|p| alive(*p))
+    });
+    assert!(gone, "init {init} or shims {shims:?} still alive");
+    assert!(!dir.exists(), "{} left", dir.display());
+    let left: Vec<_> = cgroups.iter().filter(|c| c.exists()).collect();
+    assert!(left.is_empty(), "cgroups left: {left:?}");
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    assert!(
+        !mounts.contains(dir.to_str().unwrap()),
+        "mounts left under {}",
+        dir.display()
+    );
+}
