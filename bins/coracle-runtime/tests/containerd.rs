@@ -161,6 +161,15 @@ fn task_exec_passes_output_and_exit_code() {
         text(&out.stderr)
     );
     assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    // An exec that fails in the runtime: its JSON log line is the ctr user's error.
+    let out = d.ctr_output(&["task", "exec", "--exec-id", "e2", "exec", "/no/such/tool"]);
+    let err = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("OCI runtime exec failed"), "{err}");
+    assert!(
+        err.contains("/no/such/tool") && err.contains("no such executable"),
+        "{err}"
+    );
     kill_and_delete(&d, "exec");
     assert_all_gone(&d);
 }
