@@ -290,7 +290,7 @@ fn a_dropped_batch_takes_its_blobs_back() {
         size: 5,
         media_type: "application/vnd.oci.image.layer.v1.tar".into(),
     };
-    let cfg = serde_json::to_vec(&config_for(&[d.clone()])).unwrap();
+    let cfg = serde_json::to_vec(&config_for(std::slice::from_ref(&d))).unwrap();
     let t = batch.put_image_raw(&cfg, &[nl]).unwrap();
     batch
         .commit(&[(Reference::parse("new").unwrap(), t)])
