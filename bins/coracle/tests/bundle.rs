@@ -1,7 +1,7 @@
-//! `coracle bundle`: the bundle runs under coracle-runtime and runc; the image config becomes
-//! the process (Cmd, Env, WorkingDir, User from the image's passwd/group); layers stay shared and
-//! untouched; whiteouts of upper layers hide lower files; `unbundle` leaves nothing mounted.
-//! (crun refuses this host's hybrid cgroup layout: MACHINE-NOTES.)
+//! `coracle bundle`: the bundle runs under coracle-runtime, runc and crun; the image config
+//! becomes the process (Cmd, Env, WorkingDir, User from the image's passwd/group); layers stay
+//! shared and untouched; whiteouts of upper layers hide lower files; `unbundle` leaves nothing
+//! mounted.
 
 mod common;
 
@@ -33,7 +33,22 @@ fn two_layer_image(env: &Env, tag: &str, config_extra: &str) {
 
 fn run_bundle(runtime: &Path, state: &Path, bundle: &Path) -> (bool, String) {
     let id = unique_id();
-    let out = Command::new(runtime)
+    let mut cmd = if runtime.ends_with("crun") {
+        // crun refuses hybrid cgroups unless the unified mount is out of sight (MACHINE-NOTES):
+        // a private mount namespace without it.
+        let mut c = Command::new("unshare");
+        c.args([
+            "-m",
+            "sh",
+            "-c",
+            r#"umount -l /sys/fs/cgroup/unified && exec "$0" "$@""#,
+        ]);
+        c.arg(runtime);
+        c
+    } else {
+        Command::new(runtime)
+    };
+    let out = cmd
         .arg("--root")
         .arg(state)
         .args(["run", "-b"])
@@ -66,7 +81,7 @@ fn mounted(path: &Path) -> bool {
 const SCRIPT: &str = "id; pwd; echo FOO=$FOO HOME=$HOME; cat /etc/motd; ls /bin/cat || echo cat-gone; touch /tmp/written && echo wrote; echo done";
 
 #[test]
-fn bundle_runs_under_coracle_runtime_and_runc() {
+fn bundle_runs_under_coracle_runtime_runc_and_crun() {
     let env = Env::new();
     two_layer_image(
         &env,
@@ -155,7 +170,6 @@ fn image_config_becomes_annotations_and_cmd() {
     assert_eq!(a["io.coracle.image.volumes"], "/data");
     let (ok, out) = run_bundle(&runtime_bin(), &env.path("state"), &bundle);
     assert!(ok && out.trim() == "sh", "{out}");
-    env.ok(&["unbundle", bundle.to_str().unwrap()]);
 
     // Bad targets: a non-empty dir is refused and kept as it was; an unknown user fails cleanly.
     let busy = env.path("busy");
@@ -167,6 +181,19 @@ fn image_config_becomes_annotations_and_cmd() {
     assert!(env
         .fails(&["unbundle", busy.to_str().unwrap()])
         .contains("not a bundle"));
+
+    // Removing the image while its bundle is mounted keeps the layers the overlay uses.
+    env.ok(&["rmi", "localhost/meta:v1"]);
+    env.ok(&["image", "prune"]);
+    let (ok, out) = run_bundle(&runtime_bin(), &env.path("state"), &bundle);
+    assert!(ok && out.trim() == "sh", "after rmi: {out}");
+    env.ok(&["unbundle", bundle.to_str().unwrap()]);
+    assert!(!mounted(&bundle.join("rootfs")) && !bundle.exists());
+    let pruned = env.ok(&["image", "prune"]);
+    assert!(
+        pruned.contains(", 2 layers"),
+        "unmounted layers are collected: {pruned}"
+    );
 }
 
 #[test]
@@ -232,4 +259,43 @@ fn hostile_layer_is_refused_at_unpack() {
         }
         env.assert_clean();
     }
+}
+
+/// Where overlayfs cannot be used (here: a store path with ':', which overlay options cannot
+/// name), `auto` falls back to a copy that runs the same; `--rootfs overlay` says why it can't.
+#[test]
+fn overlay_unavailable_falls_back_to_a_copy() {
+    let env = Env::new();
+    let root = env.path("store:colon");
+    let coracle = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_coracle"))
+            .arg("--root")
+            .arg(&root)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let rootfs = env.path("rootfs");
+    busybox_rootfs(&rootfs);
+    assert!(coracle(&["import", rootfs.to_str().unwrap(), "bb"])
+        .status
+        .success());
+    let bundle = env.path("b");
+    let b = bundle.to_str().unwrap();
+    let out = coracle(&["bundle", "bb", b, "--", "sh", "-c", "echo from-copy"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("(copy)"),
+        "{out:?}"
+    );
+    assert!(!mounted(&bundle.join("rootfs")));
+    let (ok, text) = run_bundle(&runtime_bin(), &env.path("state"), &bundle);
+    assert!(ok && text.contains("from-copy"), "{text}");
+    assert!(coracle(&["unbundle", b]).status.success());
+    let out = coracle(&["bundle", "--rootfs", "overlay", "bb", b]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.lines().count() == 1 && err.contains("':'"),
+        "{err}"
+    );
+    assert!(!bundle.exists());
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{busybox_rootfs, tarball, Entry, Env};
+use common::{busybox_rootfs, docker_archive_with_diff_ids, sha256_hex, tarball, Entry, Env};
 
 #[test]
 fn import_list_tag_rmi_prune() {
@@ -98,6 +98,15 @@ fn bad_input_is_one_line_and_leaves_nothing() {
     )
     .unwrap();
     let missing = env.path("missing");
+    let lying = env.path("lying.tar");
+    let layer = tarball(&[Entry::File("f", b"real")]);
+    docker_archive_with_diff_ids(
+        &lying,
+        "liar:v1",
+        &[layer],
+        &[sha256_hex(b"something else")],
+        "",
+    );
     let g = garbage.to_str().unwrap();
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["import", g, "x"], "garbage"),
@@ -106,6 +115,7 @@ fn bad_input_is_one_line_and_leaves_nothing() {
         (vec!["import", g, "Bad/Name"], "Bad/Name"),
         (vec!["load", "-i", g], "garbage"),
         (vec!["load", "-i", missing.to_str().unwrap()], "missing"),
+        (vec!["load", "-i", lying.to_str().unwrap()], "layer0.tar"),
         (vec!["save", "--format", "tarball", "busybox"], "--format"),
         (
             vec!["save", "-o", "/nonexistent-dir/x.tar", "busybox"],

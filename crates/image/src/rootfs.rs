@@ -42,7 +42,8 @@ pub fn prepare(
             Ok(()) => return Ok(Made::Overlay),
             Err(e) if mode == RootfsMode::Overlay => return Err(e),
             Err(_) => {
-                let _ = std::fs::remove_dir_all(scratch);
+                let _ = std::fs::remove_dir_all(scratch.join("upper"));
+                let _ = std::fs::remove_dir_all(scratch.join("work"));
             }
         }
     }

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::{find, parse_ref};
+use super::{find, parse_ref, usage};
 use crate::cli::SaveArgs;
 use image::archive::{self, Format};
 use image::store::Store;
@@ -30,6 +30,11 @@ pub fn run(root: &Path, args: &SaveArgs) -> Result<i32> {
     }
     match &args.output {
         Some(path) => archive::save_to_file(&store, &images, format, path)?,
+        None if std::io::IsTerminal::is_terminal(&std::io::stdout()) => {
+            return Err(usage(
+                "refusing to write an archive to a terminal: use -o FILE or redirect stdout",
+            ));
+        }
         None => {
             let out = std::io::BufWriter::new(std::io::stdout().lock());
             let mut out = archive::save(&store, &images, format, out, Path::new("stdout"))?;

@@ -105,6 +105,24 @@ impl Env {
     }
 }
 
+/// Whatever a failed test left mounted under its dir (bundles) is detached, so the temp dir
+/// can go.
+impl Drop for Env {
+    fn drop(&mut self) {
+        let prefix = format!("{}/", self.dir.path().display());
+        let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        let mut points: Vec<&str> = info
+            .lines()
+            .filter_map(|l| l.split(' ').nth(4))
+            .filter(|p| p.starts_with(&prefix))
+            .collect();
+        points.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        for p in points {
+            let _ = Command::new("umount").arg("-l").arg(p).status();
+        }
+    }
+}
+
 /// A minimal root: /bin/busybox with applet links, /etc/passwd and /etc/group (root and a
 /// `daemon` user 1:1 who is also in group `extra` 4242), /tmp (1777).
 pub fn busybox_rootfs(dir: &Path) {
@@ -205,10 +223,19 @@ pub fn sha256_hex(data: &[u8]) -> String {
 
 /// A docker-archive holding one image with these (uncompressed) layers, tagged `tag`.
 pub fn docker_archive(path: &Path, tag: &str, layers: &[Vec<u8>], config_extra: &str) {
-    let diff_ids: Vec<String> = layers
-        .iter()
-        .map(|l| format!("\"sha256:{}\"", sha256_hex(l)))
-        .collect();
+    let diff_ids: Vec<String> = layers.iter().map(|l| sha256_hex(l)).collect();
+    docker_archive_with_diff_ids(path, tag, layers, &diff_ids, config_extra)
+}
+
+/// Like [`docker_archive`], with the config's diff IDs (hex) given (to make a lying archive).
+pub fn docker_archive_with_diff_ids(
+    path: &Path,
+    tag: &str,
+    layers: &[Vec<u8>],
+    diff_ids: &[String],
+    config_extra: &str,
+) {
+    let diff_ids: Vec<String> = diff_ids.iter().map(|d| format!("\"sha256:{d}\"")).collect();
     let config = format!(
         r#"{{"architecture":"amd64","os":"linux","config":{{"Cmd":["sh"]{config_extra}}},"rootfs":{{"type":"layers","diff_ids":[{}]}}}}"#,
         diff_ids.join(",")

@@ -50,7 +50,7 @@ pub fn load(batch: &mut Batch, ar: &TarIndex, shown: &str) -> Result<Loaded> {
             )));
         }
         let mut layers = Vec::new();
-        for name in &e.layers {
+        for (name, diff_id) in e.layers.iter().zip(parsed.rootfs().diff_ids()) {
             let size = ar.size(name)?;
             let mut head = [0u8; 4];
             let n = ar.reader(name)?.read(&mut head).at(shown)?;
@@ -59,8 +59,15 @@ pub fn load(batch: &mut Batch, ar: &TarIndex, shown: &str) -> Result<Loaded> {
                 [0x28, 0xb5, 0x2f, 0xfd] => LAYER_ZSTD,
                 _ => LAYER_TAR,
             };
+            // An uncompressed layer's digest is its diff ID: check it now (the blob is the layer).
+            let expected = match media {
+                LAYER_TAR => Some(
+                    Digest::parse(diff_id).map_err(|err| bad(format!("{}: {err}", e.config)))?,
+                ),
+                _ => None,
+            };
             let digest = batch
-                .copy_blob(ar.reader(name)?, None, Some(size))
+                .copy_blob(ar.reader(name)?, expected.as_ref(), Some(size))
                 .map_err(|err| bad(format!("{name}: {err}")))?;
             layers.push(NewLayer {
                 digest,

@@ -7,6 +7,15 @@ use std::collections::HashSet;
 use super::{atomic, Store};
 use crate::error::{IoContext, Result};
 
+/// The overlay mount options of this mount namespace (lowerdir paths are in them).
+fn overlay_mounts() -> String {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    info.lines()
+        .filter(|l| l.contains(" - overlay "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[derive(Debug, Default)]
 pub struct PruneReport {
     pub blobs_removed: usize,
@@ -43,9 +52,12 @@ impl Store {
         }
         atomic::sync_dir(&self.root.join("blobs/sha256"))?;
         let layers = self.root.join("layers");
+        let mounted = overlay_mounts();
         for e in std::fs::read_dir(&layers).at(&layers)? {
             let e = e.at(&layers)?;
-            if !keep_layers.contains(&*e.file_name().to_string_lossy()) {
+            // A bundle's overlay may still use a layer whose image is gone: keep it while mounted.
+            let in_use = mounted.contains(&e.path().display().to_string());
+            if !in_use && !keep_layers.contains(&*e.file_name().to_string_lossy()) {
                 let doomed = self.tmp_dir().join(atomic::unique_name("gc"));
                 std::fs::rename(e.path(), &doomed).at(e.path())?;
                 atomic::sync_dir(&layers)?;
