@@ -258,3 +258,34 @@ fn plain_http_elsewhere_than_loopback_needs_tls_verify_false() {
         &reg.reference("plain/copy:1"),
     ]);
 }
+
+#[test]
+fn concurrent_pulls_into_one_store() {
+    let reg = Registry::start();
+    let work = TempDir::new("concurrent");
+    let built = push_single(work.path(), &reg.reference("conc/app:1"), "concurrent");
+    let coracle = Coracle::new(work.path());
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            coracle
+                .cmd()
+                .args(["pull", &reg.reference("conc/app:1")])
+                .stderr(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains(built.manifest.as_str()));
+    }
+    assert!(coracle.ok(&["image", "fsck"]).starts_with("clean"));
+    let listed = coracle.ok(&["images", "--format", "json"]);
+    assert_eq!(listed.matches("conc/app").count(), 1, "{listed}");
+}
