@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use client_cmd::text;
 use common::{exit_code, wait_until};
 use docker_env::Dockerd;
-use host_view::{frozen, net_ns};
+use host_view::{cgroup_dir, frozen, net_ns};
 
 /// `run -d` of `cmd`, which must print "ready" once set up; waits for it in the logs.
 fn start_ready(d: &Dockerd, opts: &[&str], cmd: &[&str]) -> String {
@@ -60,6 +60,23 @@ fn detached_logs_exec_pause_kill_and_rm() {
     let name = start_ready(&d, &[], &["sh", "-c", "echo ready; exec sleep 100000"]);
     assert_eq!(d.inspect(&name, "{{.HostConfig.Runtime}}"), "coracle");
     let pid: u32 = d.inspect(&name, "{{.State.Pid}}").parse().unwrap();
+
+    // The accounting cgroups are the container's own, so the client's stats are its figures.
+    let id = d.inspect(&name, "{{.Id}}");
+    for controller in ["memory", "cpuacct", "pids", "blkio"] {
+        let dir = cgroup_dir(pid, controller);
+        assert!(
+            dir.to_string_lossy().contains(&id),
+            "{controller}: {}",
+            dir.display()
+        );
+    }
+    let pids = d.ok(&["stats", "--no-stream", "--format", "{{.PIDs}}", &name]);
+    assert_eq!(
+        pids.trim(),
+        "1",
+        "stats of the container, not of its manager's cgroup"
+    );
 
     let out = d.output(&["exec", &name, "sh", "-c", "cat /proc/1/cmdline; exit 3"]);
     assert_eq!(exit_code(&out), 3, "{}", text(&out));

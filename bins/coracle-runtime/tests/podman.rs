@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use client_cmd::text;
 use common::{exit_code, in_pty, wait_until};
-use host_view::{cgroup_file, frozen, net_ns};
+use host_view::{cgroup_dir, cgroup_file, frozen, net_ns};
 use podman_env::Podman;
 
 fn code(out: &Output) -> i32 {
@@ -94,6 +94,23 @@ fn detached_logs_exec_pause_kill_and_rm() {
     let pid = pid(&pm, &name);
 
     // exec: in the container's pid namespace, its exit code passed through.
+    // The accounting cgroups are the container's own, so the client's stats are its figures.
+    let id = pm.inspect(&name, "{{.Id}}");
+    for controller in ["memory", "cpuacct", "pids", "blkio"] {
+        let dir = cgroup_dir(pid, controller);
+        assert!(
+            dir.to_string_lossy().contains(&id),
+            "{controller}: {}",
+            dir.display()
+        );
+    }
+    let pids = pm.ok(&["stats", "--no-stream", "--format", "{{.PIDs}}", &name]);
+    assert_eq!(
+        pids.trim(),
+        "1",
+        "stats of the container, not of its manager's cgroup"
+    );
+
     let out = pm.output(&["exec", &name, "sh", "-c", "cat /proc/1/cmdline; exit 3"]);
     assert_eq!(code(&out), 3, "{}", text(&out));
     assert!(text(&out).contains("sleep"), "{}", text(&out));

@@ -104,11 +104,15 @@ fn build(
     let cgroups_path = linux
         .and_then(|l| l.cgroups_path().as_ref())
         .map(|p| p.to_string_lossy().into_owned());
-    let cgroup = Cgroup::create(
-        cgroups_path.as_deref().unwrap_or(""),
-        id,
-        linux.and_then(|l| l.resources().as_ref()),
-    )
+    // A cgroupsPath means a manager (containerd, Podman, Docker) placed the container and reads
+    // its stats from the cgroup, as runc lays it out; without one, only what the config sets.
+    let path = cgroups_path.as_deref().unwrap_or("");
+    let resources = linux.and_then(|l| l.resources().as_ref());
+    let cgroup = if path.is_empty() {
+        Cgroup::create(path, id, resources)
+    } else {
+        Cgroup::create_accounted(path, id, resources)
+    }
     .map_err(|e| {
         crate::Error::msg(format!(
             "linux.cgroupsPath: creating the container's cgroup: {e}"
