@@ -14,17 +14,13 @@ mod podman_env;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use client_cmd::text;
 use common::{exit_code, in_pty, wait_until};
 use host_view::{cgroup_dir, cgroup_file, frozen, net_ns};
 use podman_env::Podman;
-
-fn code(out: &Output) -> i32 {
-    exit_code(out)
-}
 
 /// The init's host pid of a running container.
 fn pid(pm: &Podman, name: &str) -> u32 {
@@ -55,7 +51,7 @@ fn run_rm_passes_the_exit_code_and_stdin() {
     let Some(pm) = Podman::new() else { return };
     let name = pm.name();
     let out = pm.output(&pm.run_args(&name, &["--rm"], &["sh", "-c", "echo out; exit 7"]));
-    assert_eq!(code(&out), 7, "{}", text(&out));
+    assert_eq!(exit_code(&out), 7, "{}", text(&out));
     assert!(text(&out).contains("out"), "{}", text(&out));
 
     let input = pm.dir().join("input");
@@ -63,7 +59,7 @@ fn run_rm_passes_the_exit_code_and_stdin() {
     let name2 = pm.name();
     let cmd = pm.cmd(&pm.run_args(&name2, &["--rm", "-i"], &["tr", "a-z", "A-Z"]));
     let out = pm.output_of(cmd, Stdio::from(std::fs::File::open(&input).unwrap()));
-    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert_eq!(exit_code(&out), 0, "{}", text(&out));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "FROM THE HOST\n");
 
     // --rm removed both.
@@ -112,7 +108,7 @@ fn detached_logs_exec_pause_kill_and_rm() {
     );
 
     let out = pm.output(&["exec", &name, "sh", "-c", "cat /proc/1/cmdline; exit 3"]);
-    assert_eq!(code(&out), 3, "{}", text(&out));
+    assert_eq!(exit_code(&out), 3, "{}", text(&out));
     assert!(text(&out).contains("sleep"), "{}", text(&out));
 
     pm.ok(&["pause", &name]);
@@ -194,7 +190,7 @@ fn memory_limit_oom_kills_and_inspect_says_so() {
     let mut start = pm.cmd(&["start", "--attach", &name]);
     start.current_dir(&bundle);
     let out = pm.output_of(start, Stdio::null());
-    assert_eq!(code(&out), 137, "{}", text(&out));
+    assert_eq!(exit_code(&out), 137, "{}", text(&out));
     assert!(!text(&out).contains("survived"));
     assert_eq!(pm.inspect(&name, "{{.State.OOMKilled}}"), "true");
     assert_eq!(pm.inspect(&name, "{{.State.ExitCode}}"), "137");
@@ -245,7 +241,7 @@ fn read_only_root_bind_volumes_and_cap_drop() {
         &["sh", "-c", script],
     ));
     let t = text(&out);
-    assert_eq!(code(&out), 0, "{t}");
+    assert_eq!(exit_code(&out), 0, "{t}");
     assert!(t.contains("touch: /x: Read-only file system"), "{t}");
     assert!(
         t.contains("tmp-ok"),
@@ -287,7 +283,7 @@ fn network_none_and_host() {
     let name = pm.name();
     let out = pm.output(&pm.run_args(&name, &["--rm", "--network", "none"], &["sh", "-c", show]));
     let none = text(&out);
-    assert_eq!(code(&out), 0, "{none}");
+    assert_eq!(exit_code(&out), 0, "{none}");
     let mut lines = none.lines();
     assert_ne!(lines.next(), Some(host_ns.as_str()), "{none}");
     assert_eq!(lines.collect::<Vec<_>>(), ["lo"], "{none}");
@@ -295,7 +291,7 @@ fn network_none_and_host() {
     let name = pm.name();
     let out = pm.output(&pm.run_args(&name, &["--rm", "--network", "host"], &["sh", "-c", show]));
     let host = text(&out);
-    assert_eq!(code(&out), 0, "{host}");
+    assert_eq!(exit_code(&out), 0, "{host}");
     assert_eq!(host.lines().next(), Some(host_ns.as_str()), "{host}");
     pm.finish();
 }
