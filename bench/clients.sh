@@ -21,7 +21,9 @@ if [ "${BENCH_IN_NS:-}" != 1 ]; then
   exec env BENCH_IN_NS=1 unshare --mount --propagation private "$0" "$@"
 fi
 
-work=$(mktemp -d /tmp/coracle-bench-clients.XXXXXX)
+# Lower case only: Podman names the pulled layout after its path.
+work=/tmp/coracle-bench-clients-$$
+mkdir "$work"
 cleanup() {
   # clients.py stops dockerd itself; this is for an interrupted run.
   local dockerd_pid
@@ -44,7 +46,8 @@ if [ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then
 fi
 
 coracle=${CORACLE:-}
-for c in "$coracle" "$here/../target/release/coracle-runtime" "$(command -v coracle-runtime || true)"; do
+for c in "$coracle" "$here/../target/x86_64-unknown-linux-gnu/release/coracle-runtime" \
+         "$here/../target/release/coracle-runtime" "$(command -v coracle-runtime || true)"; do
   if [ -n "$c" ] && [ -x "$c" ]; then coracle=$(readlink -f "$c"); break; fi
 done
 [ -n "$coracle" ] || { echo "no coracle-runtime binary: cargo build --release or set CORACLE" >&2; exit 1; }
