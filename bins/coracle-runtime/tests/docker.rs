@@ -16,9 +16,9 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use client_cmd::text;
-use common::{exit_code, wait_until};
+use common::{exit_code, in_pty, wait_until};
 use docker_env::Dockerd;
-use host_view::{cgroup_dir, frozen, net_ns};
+use host_view::{cgroup_dir, cgroup_file, frozen, net_ns};
 
 /// `run -d` of `cmd`, which must print "ready" once set up; waits for it in the logs.
 fn start_ready(d: &Dockerd, opts: &[&str], cmd: &[&str]) -> String {
@@ -55,6 +55,25 @@ fn run_rm_passes_the_exit_code_and_stdin() {
 }
 
 #[test]
+fn run_it_and_exec_it_give_a_real_terminal() {
+    let Some(d) = Dockerd::new() else { return };
+    let name = d.name();
+    let line = d.shell_line(&d.run_args(&name, &["--rm", "-it"], &["sh"]));
+    let (status, out) = in_pty(&line, b"tty; echo typed-$((6*7)); exit 5\n");
+    assert_eq!(status.code(), Some(5), "{out}");
+    assert!(out.contains("/dev/pts/0"), "no pty in the container: {out}");
+    assert!(out.contains("typed-42"), "{out}");
+
+    let name = start_ready(&d, &[], &["sh", "-c", "echo ready; exec sleep 100000"]);
+    let line = d.shell_line(&["exec", "-it", &name, "sh"]);
+    let (status, out) = in_pty(&line, b"tty; echo exec-$((6*7)); exit 6\n");
+    assert_eq!(status.code(), Some(6), "{out}");
+    assert!(out.contains("/dev/pts/"), "no pty for exec: {out}");
+    assert!(out.contains("exec-42"), "{out}");
+    d.finish();
+}
+
+#[test]
 fn detached_logs_exec_pause_kill_and_rm() {
     let Some(d) = Dockerd::new() else { return };
     let name = start_ready(&d, &[], &["sh", "-c", "echo ready; exec sleep 100000"]);
@@ -82,6 +101,15 @@ fn detached_logs_exec_pause_kill_and_rm() {
     assert_eq!(exit_code(&out), 3, "{}", text(&out));
     assert!(text(&out).contains("sleep"), "{}", text(&out));
 
+    // top (the shim asks the runtime's `ps`) and update (the runtime's `update -r`).
+    let top = d.ok(&["top", &name]);
+    assert!(top.contains("sleep"), "{top}");
+    d.ok(&["update", "--memory", "64m", "--memory-swap", "64m", &name]);
+    assert_eq!(
+        cgroup_file(pid, "memory", "memory.limit_in_bytes"),
+        (64u64 << 20).to_string()
+    );
+
     d.ok(&["pause", &name]);
     assert_eq!(d.inspect(&name, "{{.State.Status}}"), "paused");
     assert!(frozen(pid), "paused but not frozen");
@@ -100,7 +128,7 @@ fn detached_logs_exec_pause_kill_and_rm() {
 }
 
 #[test]
-fn stop_sends_term_then_kill_after_the_timeout() {
+fn stop_sends_term_then_kill_after_the_timeout_and_start_again() {
     let Some(d) = Dockerd::new() else { return };
     let stubborn = start_ready(
         &d,
@@ -134,6 +162,10 @@ fn stop_sends_term_then_kill_after_the_timeout() {
     d.ok(&["stop", "-t", "30", &polite]);
     assert!(t.elapsed() < Duration::from_secs(20), "TERM not delivered");
     assert_eq!(d.inspect(&polite, "{{.State.ExitCode}}"), "42");
+
+    // A stopped container starts again (same id: the runtime's state was deleted).
+    d.ok(&["start", &polite]);
+    d.wait_status(&polite, "running");
     d.finish();
 }
 

@@ -69,7 +69,7 @@ fn run_rm_passes_the_exit_code_and_stdin() {
 }
 
 #[test]
-fn run_it_gives_a_real_terminal() {
+fn run_it_and_exec_it_give_a_real_terminal() {
     let Some(pm) = Podman::new() else { return };
     let name = pm.name();
     let line = pm.shell_line(&pm.run_args(&name, &["--rm", "-it"], &["sh"]));
@@ -77,6 +77,13 @@ fn run_it_gives_a_real_terminal() {
     assert_eq!(status.code(), Some(5), "{out}");
     assert!(out.contains("/dev/pts/0"), "no pty in the container: {out}");
     assert!(out.contains("typed-42"), "{out}");
+
+    let name = start_ready(&pm, &[], &["sh", "-c", "echo ready; exec sleep 100000"]);
+    let line = pm.shell_line(&["exec", "-it", &name, "sh"]);
+    let (status, out) = in_pty(&line, b"tty; echo exec-$((6*7)); exit 6\n");
+    assert_eq!(status.code(), Some(6), "{out}");
+    assert!(out.contains("/dev/pts/"), "no pty for exec: {out}");
+    assert!(out.contains("exec-42"), "{out}");
     pm.finish();
 }
 
@@ -129,7 +136,7 @@ fn detached_logs_exec_pause_kill_and_rm() {
 }
 
 #[test]
-fn stop_sends_term_then_kill_after_the_timeout() {
+fn stop_sends_term_then_kill_after_the_timeout_and_start_again() {
     let Some(pm) = Podman::new() else { return };
     // Ignores TERM: stop -t 2 must fall back to SIGKILL after about 2 s.
     let stubborn = start_ready(
@@ -165,6 +172,10 @@ fn stop_sends_term_then_kill_after_the_timeout() {
     pm.ok(&["stop", "-t", "30", &polite]);
     assert!(t.elapsed() < Duration::from_secs(20), "TERM not delivered");
     assert_eq!(pm.inspect(&polite, "{{.State.ExitCode}}"), "42");
+
+    // A stopped container starts again (same id: the runtime's state was deleted).
+    pm.ok(&["start", &polite]);
+    pm.wait_status(&polite, "running");
     pm.finish();
 }
 

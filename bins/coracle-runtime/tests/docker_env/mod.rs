@@ -141,6 +141,21 @@ impl Dockerd {
         cmd
     }
 
+    /// The command line of `cmd(args)` for a shell (args must need no quoting).
+    pub fn shell_line(&self, args: &[&str]) -> String {
+        let cmd = self.cmd(args);
+        let mut line = format!(
+            "DOCKER_CONFIG={} {}",
+            self.dir.join("cfg").display(),
+            self.client.display()
+        );
+        for a in cmd.get_args() {
+            line.push(' ');
+            line.push_str(&a.to_string_lossy());
+        }
+        line
+    }
+
     pub fn output_of(&self, cmd: Command, stdin: Stdio) -> Output {
         run_bounded(cmd, stdin, &self.dir)
     }
