@@ -1,16 +1,16 @@
 //! `create [-b DIR] [--pid-file F] [--console-socket S] [--no-pivot] [--preserve-fds N] ID`
 
-use crate::cli::{Cli, CreateArgs};
+use crate::cli::{Cli, CreateArgs, Rootless};
 use runtime::container::{self, CreateOptions, Runtime};
 use runtime::Result;
 
 pub fn run(cli: &Cli, rt: &Runtime, args: &CreateArgs) -> Result<i32> {
     super::refuse_unsupported(cli)?;
-    container::create(rt, &args.id, &options(args))?;
+    container::create(rt, &args.id, &options(cli, args))?;
     Ok(0)
 }
 
-pub fn options(args: &CreateArgs) -> CreateOptions {
+pub fn options(cli: &Cli, args: &CreateArgs) -> CreateOptions {
     CreateOptions {
         bundle: args.bundle.clone(),
         pid_file: args.pid_file.clone(),
@@ -18,5 +18,10 @@ pub fn options(args: &CreateArgs) -> CreateOptions {
         no_pivot: args.no_pivot,
         no_new_keyring: args.no_new_keyring,
         preserve_fds: args.preserve_fds,
+        rootless: match cli.rootless {
+            Rootless::Auto => None,
+            Rootless::True => Some(true),
+            Rootless::False => Some(false),
+        },
     }
 }

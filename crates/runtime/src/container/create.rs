@@ -6,7 +6,7 @@ use crate::hooks;
 use crate::namespaces::Namespaces;
 use crate::process::init::InitConfig;
 use crate::process::spawn::{self, Spawned};
-use crate::security::seccomp;
+use crate::security::seccomp::{self, listener::Listener};
 use crate::spec::{self, Bundle};
 use crate::state::{self, ContainerDir, State, Status};
 use crate::sys::{fd, signal::SigSet};
@@ -24,6 +24,9 @@ pub struct CreateOptions {
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
+    /// runc's global `--rootless`: skip a cgroup we may not create (`Some(true)`), never
+    /// (`Some(false)`), or only when not root (`None`, auto). See rootless/cgroup.rs.
+    pub rootless: Option<bool>,
 }
 
 /// `coracle-runtime create`: the container is created and its init parked when this returns.
@@ -49,6 +52,7 @@ pub(crate) fn create_container(
         .unwrap_or(false);
     terminal::check_combination(terminal, !foreground, opts.console_socket.as_deref())?;
     let ns = Namespaces::from_spec(&bundle.spec)?;
+    crate::rootless::check(&bundle.spec, &ns)?;
     // Compiled here, before anything exists: a bad profile fails `create` cleanly and the init
     // only loads the program.
     let seccomp = match bundle
@@ -63,6 +67,15 @@ pub(crate) fn create_container(
         })?),
         None => None,
     };
+    // SCMP_ACT_NOTIFY: connect to the listener now, so a path that leads nowhere fails before
+    // anything exists.
+    let listener = match seccomp.as_ref().and_then(|f| f.notify.as_ref()) {
+        Some(t) => Some(Listener::connect(t).map_err(|problem| {
+            let file = bundle.dir.join("config.json").display().to_string();
+            crate::Error::config(file, "linux.seccomp.listenerPath", problem)
+        })?),
+        None => None,
+    };
     let dir = ContainerDir::create(&rt.root, id)?;
     let mut cgroup = None;
     let made = build(
@@ -73,7 +86,7 @@ pub(crate) fn create_container(
         &dir,
         foreground,
         signal_mask,
-        seccomp.as_ref(),
+        (seccomp.as_ref(), listener.as_ref()),
         &mut cgroup,
     );
     if made.is_err() {
@@ -94,7 +107,7 @@ fn build(
     dir: &ContainerDir,
     foreground: bool,
     signal_mask: SigSet,
-    seccomp: Option<&seccomp::Filter>,
+    (seccomp, listener): (Option<&seccomp::Filter>, Option<&Listener>),
     cgroup_slot: &mut Option<Cgroup>,
 ) -> Result<Spawned> {
     let spec = &bundle.spec;
@@ -104,22 +117,32 @@ fn build(
     let cgroups_path = linux
         .and_then(|l| l.cgroups_path().as_ref())
         .map(|p| p.to_string_lossy().into_owned());
+    let resources = linux.and_then(|l| l.resources().as_ref());
     // A cgroupsPath means a manager (containerd, Podman, Docker) placed the container and reads
     // its stats from the cgroup, as runc lays it out; without one, only what the config sets.
+    // Rootless, only what the config sets (v1 accounting hierarchies are not delegated).
     let path = cgroups_path.as_deref().unwrap_or("");
-    let resources = linux.and_then(|l| l.resources().as_ref());
-    let cgroup = if path.is_empty() {
+    let rootless = opts.rootless.unwrap_or_else(crate::rootless::is_rootless);
+    let created = if path.is_empty() || rootless {
         Cgroup::create(path, id, resources)
     } else {
         Cgroup::create_accounted(path, id, resources)
-    }
-    .map_err(|e| {
-        crate::Error::msg(format!(
-            "linux.cgroupsPath: creating the container's cgroup: {e}"
-        ))
-    })?;
-    let cgroup = &*cgroup_slot.insert(cgroup);
-    let hierarchies = cgroup.hierarchies();
+    };
+    // Rootless without a delegated cgroup, the container may run without one (rootless/cgroup.rs).
+    let mut warning = None;
+    let cgroup = match created {
+        Ok(cg) => Some(&*cgroup_slot.insert(cg)),
+        Err(e) => {
+            warning = Some(crate::rootless::cgroup::on_create_error(
+                id,
+                e,
+                resources,
+                opts.rootless,
+            )?);
+            None
+        }
+    };
+    let hierarchies = cgroup.map(Cgroup::hierarchies).unwrap_or_default();
 
     let mut record = State {
         id: id.to_string(),
@@ -134,7 +157,7 @@ fn build(
             .unwrap_or_default()
             .into_iter()
             .collect(),
-        cgroup_path: cgroup.path().to_string(),
+        cgroup_path: cgroup.map(|c| c.path().to_string()).unwrap_or_default(),
         hooks: spec.hooks().clone(),
     };
     let h = spec.hooks().as_ref();
@@ -171,6 +194,9 @@ fn build(
         seccomp,
     };
     let join = |pid, born_in_unified: bool| {
+        let Some(cgroup) = cgroup else {
+            return Ok(());
+        };
         let joined = if born_in_unified {
             cgroup.add_process_v1(pid)
         } else {
@@ -179,7 +205,7 @@ fn build(
         joined.map_err(|e| crate::Error::msg(format!("joining cgroup {}: {e}", cgroup.path())))
     };
     let cgroup_join = spawn::CgroupJoin {
-        unified: cgroup.unified_path(),
+        unified: cgroup.and_then(Cgroup::unified_path),
         join: &join,
     };
     let runtime_hooks = |pid| {
@@ -200,7 +226,20 @@ fn build(
         }
         Ok(json)
     };
-    let spawned = spawn::spawn(&cfg, &cgroup_join, &runtime_hooks)?;
+    // The init's listener fd goes on to listenerPath with the state, "creating" (as runc).
+    let seccomp_fd = |pid, fd| {
+        let listener = listener.ok_or_else(|| {
+            crate::Error::msg("container init sent a seccomp fd nobody listens for")
+        })?;
+        let mut creating = record.clone();
+        creating.pid = pid;
+        listener.send(pid, &state::public_json(&creating, Status::Creating), &fd)
+    };
+    let side = spawn::ParentSide {
+        runtime_hooks: &runtime_hooks,
+        seccomp_fd: &seccomp_fd,
+    };
+    let spawned = spawn::spawn(&cfg, &cgroup_join, &side)?;
     record.pid = spawned.pid;
     record.pid_start = crate::sys::process::process_start_time(spawned.pid).unwrap_or(0);
     let saved = dir
@@ -210,6 +249,9 @@ fn build(
         let _ = crate::sys::process::kill(spawned.pid, libc::SIGKILL);
         let _ = crate::sys::process::waitpid(spawned.pid, false);
         return Err(e);
+    }
+    if let Some(w) = warning {
+        eprintln!("{w}");
     }
     Ok(spawned)
 }
