@@ -21,6 +21,13 @@ pub fn tools_missing() -> Option<String> {
     (!on_path("umoci")).then(|| "umoci is not installed (apt-get install umoci)".to_string())
 }
 
+/// Say why a test is skipped, straight to the process's stderr: libtest captures `eprintln!` of
+/// passing tests, and a skip must be seen.
+pub fn skip(why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "SKIPPED: {why}");
+}
+
 /// Whether `prog` is an executable in one of PATH's directories.
 pub fn on_path(prog: &str) -> bool {
     std::env::var_os("PATH")

@@ -52,7 +52,7 @@ impl Dockerd {
     /// A running dockerd with the busybox image, or None (reason printed) when dockerd is absent.
     pub fn new() -> Option<Dockerd> {
         if !on_path("dockerd") {
-            eprintln!("SKIPPED: dockerd is not installed (apt-get install docker.io)");
+            crate::busybox_image::skip("dockerd is not installed (apt-get install docker.io)");
             return None;
         }
         if let Some(why) = tools_missing() {

@@ -46,7 +46,7 @@ impl Podman {
     /// A fresh Podman with the busybox image, or None (reason printed) when Podman is absent.
     pub fn new() -> Option<Podman> {
         if !on_path("podman") {
-            eprintln!("SKIPPED: podman is not installed (apt-get install podman conmon)");
+            crate::busybox_image::skip("podman is not installed (apt-get install podman conmon)");
             return None;
         }
         if let Some(why) = tools_missing() {
