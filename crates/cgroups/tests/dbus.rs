@@ -111,9 +111,15 @@ fn calls_errors_and_signals_on_a_real_bus() {
     let _other = connect(&sock);
     // (NameAcquired for our own name came first, kept while Hello's reply was awaited.)
     let first = c.next_signal().expect("a signal");
-    assert!(first.is_signal("org.freedesktop.DBus", "NameAcquired"), "{first:?}");
+    assert!(
+        first.is_signal("org.freedesktop.DBus", "NameAcquired"),
+        "{first:?}"
+    );
     let sig = c.next_signal().expect("NameOwnerChanged arrives");
-    assert!(sig.is_signal("org.freedesktop.DBus", "NameOwnerChanged"), "{sig:?}");
+    assert!(
+        sig.is_signal("org.freedesktop.DBus", "NameOwnerChanged"),
+        "{sig:?}"
+    );
     assert_eq!(sig.signature, "sss");
     let name = sig.first_string().unwrap();
     assert!(name.starts_with(':'), "a unique name: {name}");

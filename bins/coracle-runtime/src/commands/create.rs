@@ -5,12 +5,12 @@ use runtime::container::{self, CreateOptions, Runtime};
 use runtime::Result;
 
 pub fn run(cli: &Cli, rt: &Runtime, args: &CreateArgs) -> Result<i32> {
-    super::refuse_unsupported(cli)?;
-    container::create(rt, &args.id, &options(args))?;
+    super::check_systemd_cgroup(cli)?;
+    container::create(rt, &args.id, &options(cli, args))?;
     Ok(0)
 }
 
-pub fn options(args: &CreateArgs) -> CreateOptions {
+pub fn options(cli: &Cli, args: &CreateArgs) -> CreateOptions {
     CreateOptions {
         bundle: args.bundle.clone(),
         pid_file: args.pid_file.clone(),
@@ -18,5 +18,6 @@ pub fn options(args: &CreateArgs) -> CreateOptions {
         no_pivot: args.no_pivot,
         no_new_keyring: args.no_new_keyring,
         preserve_fds: args.preserve_fds,
+        systemd_cgroup: cli.systemd_cgroup,
     }
 }

@@ -89,7 +89,9 @@ impl Systemd {
                 signature: "s",
                 body: w.into_bytes(),
             };
-            s.conn.call(&add_match)?.map_err(|e| remote("AddMatch", e))?;
+            s.conn
+                .call(&add_match)?
+                .map_err(|e| remote("AddMatch", e))?;
         }
         s.manager("Subscribe", "", Vec::new())?;
         Ok(s)

@@ -126,7 +126,9 @@ fn check_unit_name(unit: &str) -> Result<(), String> {
         return Err(format!("unit name {unit:?} is longer than 255 bytes"));
     }
     if let Some(c) = unit.chars().find(|&c| !ok(c)) {
-        return Err(format!("unit name {unit:?} has {c:?}, which systemd refuses"));
+        return Err(format!(
+            "unit name {unit:?} has {c:?}, which systemd refuses"
+        ));
     }
     Ok(())
 }

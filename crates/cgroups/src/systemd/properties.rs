@@ -19,10 +19,7 @@ const INFINITY: u64 = u64::MAX;
 /// The unit's own properties: a scope gets its slice, the init's pid and delegation; a slice unit
 /// only wants its parent (the init is then moved in by writing cgroup.procs).
 pub fn unit(path: &UnitPath, id: &str, pid: u32, v2: bool) -> Vec<Property> {
-    let mut p: Vec<Property> = vec![(
-        "Description",
-        Value::Str(format!("coracle container {id}")),
-    )];
+    let mut p: Vec<Property> = vec![("Description", Value::Str(format!("coracle container {id}")))];
     if path.is_slice() {
         p.push(("Wants", Value::Str(path.slice.clone())));
     } else {
@@ -62,7 +59,10 @@ pub fn resources(r: &LinuxResources, v2: bool) -> io::Result<Vec<Property>> {
     }
     if let Some(pids) = r.pids() {
         let l = pids.limit();
-        p.push(("TasksMax", Value::U64(if l > 0 { l as u64 } else { INFINITY })));
+        p.push((
+            "TasksMax",
+            Value::U64(if l > 0 { l as u64 } else { INFINITY }),
+        ));
     }
     if let Some(c) = r.cpu() {
         if let Some(shares) = c.shares().filter(|&s| s != 0) {
@@ -160,9 +160,11 @@ mod tests {
 
     #[test]
     fn v2_limits() {
-        let r = res(r#"{"memory":{"limit":33554432,"swap":67108864,"reservation":1024},
+        let r = res(
+            r#"{"memory":{"limit":33554432,"swap":67108864,"reservation":1024},
             "pids":{"limit":10},
-            "cpu":{"shares":1024,"quota":20000,"period":100000,"cpus":"0-2,9","mems":"0"}}"#);
+            "cpu":{"shares":1024,"quota":20000,"period":100000,"cpus":"0-2,9","mems":"0"}}"#,
+        );
         let p = resources(&r, true).unwrap();
         assert_eq!(get(&p, "MemoryMax"), Some(&Value::U64(33554432)));
         assert_eq!(get(&p, "MemorySwapMax"), Some(&Value::U64(33554432)));
@@ -180,7 +182,8 @@ mod tests {
 
     #[test]
     fn unlimited_and_v1_names() {
-        let r = res(r#"{"memory":{"limit":-1},"pids":{"limit":-1},"cpu":{"quota":-1,"shares":512}}"#);
+        let r =
+            res(r#"{"memory":{"limit":-1},"pids":{"limit":-1},"cpu":{"quota":-1,"shares":512}}"#);
         let p = resources(&r, false).unwrap();
         assert_eq!(get(&p, "MemoryLimit"), Some(&Value::U64(u64::MAX)));
         assert_eq!(get(&p, "TasksMax"), Some(&Value::U64(u64::MAX)));

@@ -35,6 +35,9 @@ pub fn delete(rt: &Runtime, id: &str, force: bool) -> Result<()> {
             wait_gone(st.pid)?;
         }
     }
+    if let Some(unit) = &st.systemd_unit {
+        super::systemd_unit::stop(unit)?;
+    }
     cgroup
         .remove()
         .map_err(|e| Error::msg(format!("removing cgroup {}: {e}", st.cgroup_path)))?;

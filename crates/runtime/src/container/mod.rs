@@ -11,6 +11,7 @@ mod pause;
 mod ps;
 mod run;
 mod start;
+mod systemd_unit;
 mod update;
 
 pub use create::{create, CreateOptions};
