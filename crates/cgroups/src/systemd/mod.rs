@@ -107,9 +107,8 @@ impl Systemd {
     ) -> io::Result<()> {
         let v2 = crate::mode()? == crate::Mode::V2;
         let mut props = properties::unit(path, id, pid, v2);
-        if let Some(r) = resources {
-            props.extend(properties::resources(r, v2)?);
-        }
+        let none = LinuxResources::default();
+        props.extend(properties::resources(resources.unwrap_or(&none), v2)?);
         let mut w = Writer::default();
         w.str(&path.unit);
         w.str("replace");

@@ -57,13 +57,10 @@ pub fn resources(r: &LinuxResources, v2: bool) -> io::Result<Vec<Property>> {
             }
         }
     }
-    if let Some(pids) = r.pids() {
-        let l = pids.limit();
-        p.push((
-            "TasksMax",
-            Value::U64(if l > 0 { l as u64 } else { INFINITY }),
-        ));
-    }
+    // No pids limit in the spec means none at all: not systemd's DefaultTasksMax (15% of the
+    // kernel's pid_max), which would be a limit the config never asked for.
+    let tasks = r.pids().map(|p| p.limit()).filter(|&l| l > 0);
+    p.push(("TasksMax", Value::U64(tasks.map_or(INFINITY, |l| l as u64))));
     if let Some(c) = r.cpu() {
         if let Some(shares) = c.shares().filter(|&s| s != 0) {
             p.push(if v2 {
@@ -190,6 +187,12 @@ mod tests {
         assert_eq!(get(&p, "CPUQuotaPerSecUSec"), Some(&Value::U64(u64::MAX)));
         assert_eq!(get(&p, "CPUShares"), Some(&Value::U64(512)));
         assert_eq!(get(&p, "MemoryMax"), None);
+        let none = resources(&LinuxResources::default(), true).unwrap();
+        assert_eq!(
+            none,
+            vec![("TasksMax", Value::U64(u64::MAX))],
+            "only TasksMax"
+        );
     }
 
     #[test]
