@@ -182,6 +182,7 @@ def binary_info(path):
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--bundle", required=True)
+    ap.add_argument("--seccomp-bundle", help="the bundle with a Docker-like seccomp profile")
     ap.add_argument("--work", required=True)
     ap.add_argument("--runtime", action="append", default=[], metavar="NAME=PATH")
     ap.add_argument("--warm", type=int, default=50, help="iterations per runtime, warm")
@@ -214,6 +215,14 @@ def main():
                 rt.cleanup()
         if not rts:
             raise Failed("no runtime could run the bundle: " + "; ".join(notes))
+        if a.seccomp_bundle:  # every runtime must run it, or the row is left out
+            for rt in rts:
+                try:
+                    op_run(rt, a.seccomp_bundle, 1)
+                except Failed as e:
+                    notes.append("seccomp rows left out: %s" % e)
+                    a.seccomp_bundle = None
+                    break
         results = measure(rts, a)
     finally:
         for rt in rts:
@@ -226,12 +235,16 @@ def main():
 
 
 def measure(rts, a):
-    ops = [("run /bin/true", op_run, a.warm, a.cold, 1),
-           ("peak RSS of `run`", op_rss, a.rss if a.maxrss else 0, 0, a.maxrss),
-           ("create+start+wait+delete", op_lifecycle, a.warm, a.cold, 1),
-           ("%d concurrent run" % a.concurrency, op_concurrent, a.bursts, a.bursts, a.concurrency)]
+    b = a.bundle
+    ops = [("run /bin/true", op_run, a.warm, a.cold, 1, b),
+           ("peak RSS of `run`", op_rss, a.rss if a.maxrss else 0, 0, a.maxrss, b),
+           ("create+start+wait+delete", op_lifecycle, a.warm, a.cold, 1, b),
+           ("%d concurrent run" % a.concurrency, op_concurrent, a.bursts, a.bursts, a.concurrency, b)]
+    if a.seccomp_bundle:
+        ops.insert(1, ("run /bin/true, Docker-like seccomp", op_run, a.warm, a.cold, 1,
+                       a.seccomp_bundle))
     results = []
-    for label, op, n_warm, n_cold, arg in ops:
+    for label, op, n_warm, n_cold, arg, bundle in ops:
         for regime, n in (("warm", n_warm), ("cold", n_cold)):
             if n == 0:
                 continue
@@ -239,7 +252,7 @@ def measure(rts, a):
             rss = {rt.name: [] for rt in rts}
             if regime == "warm" and op is not op_rss:  # untimed: fill the page cache
                 for rt in rts:
-                    op(rt, a.bundle, arg)
+                    op(rt, bundle, arg)
             for i in range(n):
                 # rotate the order so no runtime always follows the same one
                 for rt in rts[i % len(rts):] + rts[:i % len(rts)]:
@@ -247,7 +260,7 @@ def measure(rts, a):
                     reap()
                     if regime == "cold":
                         time.sleep(a.idle)
-                    secs, maxrss = op(rt, a.bundle, arg)
+                    secs, maxrss = op(rt, bundle, arg)
                     samples[rt.name].append(secs * 1000)
                     if maxrss is not None:
                         rss[rt.name].append(maxrss)

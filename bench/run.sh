@@ -27,6 +27,8 @@ if [ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then
   mount --bind "$work/no-controllers" /sys/fs/cgroup/unified/cgroup.controllers
 fi
 "$here/../scripts/make-bundle.sh" "$work/bundle" /bin/true
+# The same bundle with a Docker-like default seccomp profile (bench/seccomp_profile.py).
+python3 "$here/seccomp_profile.py" --bundle "$work/bundle" "$work/bundle-seccomp"
 
 runtimes=()
 notes=()
@@ -51,5 +53,5 @@ for r in crun runc; do
 done
 
 cd "$here/.."
-python3 "$here/bench.py" --bundle "$work/bundle" --work "$work" \
+python3 "$here/bench.py" --bundle "$work/bundle" --seccomp-bundle "$work/bundle-seccomp" --work "$work" \
   "${runtimes[@]}" "${notes[@]+"${notes[@]}"}" "$@"

@@ -10,9 +10,10 @@ use std::path::PathBuf;
     disable_version_flag = true
 )]
 pub struct Cli {
-    /// Where container state lives.
-    #[arg(long, global = true, default_value = "/run/coracle")]
-    pub root: PathBuf,
+    /// Where container state lives [default: /run/coracle for root, else
+    /// $XDG_RUNTIME_DIR/coracle-runtime].
+    #[arg(long, global = true)]
+    pub root: Option<PathBuf>,
     /// Write errors (and debug lines) to this file as well.
     #[arg(long, global = true)]
     pub log: Option<PathBuf>,
@@ -24,6 +25,7 @@ pub struct Cli {
     #[arg(long = "systemd-cgroup", global = true)]
     pub systemd_cgroup: bool,
     // Not global: `spec` has a `--rootless` switch of its own (runc takes this one before the command).
+    /// Skip a cgroup the caller may not create, with a warning (auto: when not root).
     #[arg(long, value_enum, default_value = "auto")]
     pub rootless: Rootless,
     /// Print the version (runc's format).

@@ -59,7 +59,7 @@ pub const NAMESPACES: &[&str] = &[
     "cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts",
 ];
 
-/// What the seccomp compiler accepts (SCMP_ACT_NOTIFY and listenerPath are refused for now).
+/// What the seccomp compiler accepts (SCMP_ACT_NOTIFY with a listenerPath, not as the default).
 pub const SECCOMP_ACTIONS: &[&str] = &[
     "SCMP_ACT_ALLOW",
     "SCMP_ACT_ERRNO",
@@ -67,6 +67,7 @@ pub const SECCOMP_ACTIONS: &[&str] = &[
     "SCMP_ACT_KILL_PROCESS",
     "SCMP_ACT_KILL_THREAD",
     "SCMP_ACT_LOG",
+    "SCMP_ACT_NOTIFY",
     "SCMP_ACT_TRACE",
     "SCMP_ACT_TRAP",
 ];
@@ -93,11 +94,35 @@ pub const SECCOMP_KNOWN_FLAGS: &[&str] = &[
     "SECCOMP_FILTER_FLAG_LOG",
     "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
 ];
+/// Supported by the compiler and every kernel we run on.
 pub const SECCOMP_SUPPORTED_FLAGS: &[&str] = &[
     "SECCOMP_FILTER_FLAG_TSYNC",
     "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
     "SECCOMP_FILTER_FLAG_LOG",
 ];
+/// Supported when the running kernel has it (5.19), and only with SCMP_ACT_NOTIFY.
+pub const SECCOMP_WAIT_KILLABLE_RECV: &str = "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV";
+
+/// The flags this kernel takes: WAIT_KILLABLE_RECV came with Linux 5.19.
+fn seccomp_supported_flags() -> Vec<&'static str> {
+    let mut flags = SECCOMP_SUPPORTED_FLAGS.to_vec();
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    if kernel_at_least(&release, (5, 19)) {
+        flags.push(SECCOMP_WAIT_KILLABLE_RECV);
+    }
+    flags
+}
+
+/// "6.18.0-foo" ≥ (major, minor)?
+fn kernel_at_least(release: &str, want: (u32, u32)) -> bool {
+    let mut parts = release
+        .trim()
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let major = parts.next().unwrap_or(0);
+    let minor = parts.next().unwrap_or(0);
+    (major, minor) >= want
+}
 
 pub fn features() -> Value {
     json!({
@@ -115,7 +140,7 @@ pub fn features() -> Value {
                 "operators": SECCOMP_OPERATORS,
                 "archs": SECCOMP_ARCHS,
                 "knownFlags": SECCOMP_KNOWN_FLAGS,
-                "supportedFlags": SECCOMP_SUPPORTED_FLAGS,
+                "supportedFlags": seccomp_supported_flags(),
             },
             "apparmor": { "enabled": false },
             "selinux": { "enabled": false },
@@ -149,10 +174,14 @@ mod tests {
         assert_eq!(f["ociVersionMax"], crate::OCI_VERSION);
         assert_eq!(f["hooks"][1], "createRuntime");
         assert_eq!(f["linux"]["seccomp"]["enabled"], true);
-        assert!(!f["linux"]["seccomp"]["actions"]
+        assert!(f["linux"]["seccomp"]["actions"]
             .as_array()
             .unwrap()
             .contains(&json!("SCMP_ACT_NOTIFY")));
+        assert!(kernel_at_least("6.18.0-1-amd64", (5, 19)));
+        assert!(kernel_at_least("5.19", (5, 19)));
+        assert!(!kernel_at_least("5.15.0", (5, 19)));
+        assert!(!kernel_at_least("4.20.1", (5, 19)));
         assert_eq!(f["linux"]["apparmor"]["enabled"], false);
         assert_eq!(f["linux"]["selinux"]["enabled"], false);
         assert_eq!(f["linux"]["cgroup"]["systemd"], true);
@@ -188,10 +217,13 @@ mod tests {
             rules.push(json!({"names": ["getpid"], "action": a,
                               "args": [{"index": 0, "value": 1, "op": op}]}));
         }
+        let mut flags = SECCOMP_SUPPORTED_FLAGS.to_vec();
+        flags.push(SECCOMP_WAIT_KILLABLE_RECV);
         let profile = json!({
             "defaultAction": "SCMP_ACT_ALLOW",
             "architectures": SECCOMP_ARCHS,
-            "flags": SECCOMP_SUPPORTED_FLAGS,
+            "flags": flags,
+            "listenerPath": "/run/agent.sock",
             "syscalls": rules,
         });
         compile(&serde_json::from_value(profile).unwrap()).unwrap();

@@ -11,6 +11,7 @@ pub mod hooks;
 pub mod namespaces;
 pub mod process;
 pub mod rootfs;
+pub mod rootless;
 pub mod security;
 pub mod spec;
 pub mod spec_template;

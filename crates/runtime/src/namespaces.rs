@@ -233,7 +233,11 @@ pub fn kind_name(kind: LinuxNamespaceType) -> &'static str {
 }
 
 /// Write the uid and gid maps of a child's new user namespace (as root: any number of ranges).
+/// An unprivileged caller has its own rules (rootless/idmap.rs).
 pub fn write_id_maps(pid: libc::pid_t, spec: &Spec) -> Result<()> {
+    if crate::rootless::is_rootless() {
+        return crate::rootless::idmap::write(pid, spec);
+    }
     let linux = spec.linux().as_ref();
     let fmt = |maps: Option<&Vec<oci_spec::runtime::LinuxIdMapping>>| -> String {
         maps.map(|m| {

@@ -27,7 +27,7 @@ pub struct State {
     pub created: String,
     #[serde(default)]
     pub annotations: BTreeMap<String, String>,
-    /// The container's cgroup path (same on every hierarchy).
+    /// The container's cgroup path (same on every hierarchy); empty when it has none.
     pub cgroup_path: String,
     /// The systemd unit that holds the cgroup (`--systemd-cgroup`): `delete` stops it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -35,6 +35,22 @@ pub struct State {
     /// The hooks that run after create: poststart (on start) and poststop (on delete).
     #[serde(default)]
     pub hooks: Option<Hooks>,
+}
+
+impl State {
+    /// The container's cgroup; `None` for a rootless container that runs without one (its
+    /// `cgroup_path` is empty: see rootless/cgroup.rs).
+    pub fn cgroup(&self) -> Option<cgroups::Cgroup> {
+        (!self.cgroup_path.is_empty()).then(|| cgroups::Cgroup::open(&self.cgroup_path))
+    }
+
+    /// The error for an operation that needs the cgroup this container runs without.
+    pub fn no_cgroup(&self, what: &str) -> Error {
+        Error::msg(format!(
+            "{what}: container {} has no cgroup (created rootless without a delegated cgroup)",
+            self.id
+        ))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,7 +185,7 @@ pub fn status(dir: &ContainerDir, state: &State) -> Status {
         return Status::Stopped;
     }
     // Frozen first: a created container can be paused too (as with runc), and is then `paused`.
-    if cgroups::Cgroup::open(&state.cgroup_path).is_frozen() {
+    if state.cgroup().is_some_and(|c| c.is_frozen()) {
         return Status::Paused;
     }
     if dir.fifo().exists() {

@@ -308,6 +308,16 @@ pub fn getgid() -> u32 {
     unsafe { libc::getgid() }
 }
 
+pub fn geteuid() -> u32 {
+    // SAFETY: geteuid cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+pub fn getegid() -> u32 {
+    // SAFETY: getegid cannot fail.
+    unsafe { libc::getegid() }
+}
+
 /// Give this process a new session keyring named `name` (so containers do not share the host's).
 pub fn join_session_keyring(name: &str) -> io::Result<()> {
     const KEYCTL_JOIN_SESSION_KEYRING: libc::c_int = 1;

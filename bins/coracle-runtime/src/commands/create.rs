@@ -1,6 +1,6 @@
 //! `create [-b DIR] [--pid-file F] [--console-socket S] [--no-pivot] [--preserve-fds N] ID`
 
-use crate::cli::{Cli, CreateArgs};
+use crate::cli::{Cli, CreateArgs, Rootless};
 use runtime::container::{self, CreateOptions, Runtime};
 use runtime::Result;
 
@@ -19,5 +19,10 @@ pub fn options(cli: &Cli, args: &CreateArgs) -> CreateOptions {
         no_new_keyring: args.no_new_keyring,
         preserve_fds: args.preserve_fds,
         systemd_cgroup: cli.systemd_cgroup,
+        rootless: match cli.rootless {
+            Rootless::Auto => None,
+            Rootless::True => Some(true),
+            Rootless::False => Some(false),
+        },
     }
 }

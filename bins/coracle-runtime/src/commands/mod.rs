@@ -28,25 +28,29 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
     let Some(command) = &cli.command else {
         return Err(Error::msg("no command given (try --help)"));
     };
-    let rt = Runtime {
-        root: cli.root.clone(),
+    // The state root is worked out only for the commands that keep state: `spec` and
+    // `features` work wherever it would not.
+    let rt = || -> Result<Runtime> {
+        Ok(Runtime {
+            root: runtime::rootless::state_root::state_root(cli.root.as_deref())?,
+        })
     };
     match command {
-        Command::Create(args) => create::run(cli, &rt, args),
-        Command::Start(args) => start::run(&rt, args),
-        Command::Run(args) => run::run(cli, &rt, args),
-        Command::State(args) => state::run(&rt, args),
-        Command::Exec(args) => exec::run(cli, &rt, args),
-        Command::Kill(args) => kill::run(&rt, args),
-        Command::Delete(args) => delete::run(&rt, args),
-        Command::List(args) => list::run(&rt, args),
-        Command::Update(args) => update::run(&rt, args),
-        Command::Pause(args) => pause::pause(&rt, args),
-        Command::Resume(args) => pause::resume(&rt, args),
-        Command::Ps(args) => ps::run(&rt, args),
-        Command::Events(args) => events::run(&rt, args),
         Command::Spec(args) => spec::run(args),
         Command::Features => features::run(),
+        Command::Create(args) => create::run(cli, &rt()?, args),
+        Command::Start(args) => start::run(&rt()?, args),
+        Command::Run(args) => run::run(cli, &rt()?, args),
+        Command::State(args) => state::run(&rt()?, args),
+        Command::Exec(args) => exec::run(cli, &rt()?, args),
+        Command::Kill(args) => kill::run(&rt()?, args),
+        Command::Delete(args) => delete::run(&rt()?, args),
+        Command::List(args) => list::run(&rt()?, args),
+        Command::Update(args) => update::run(&rt()?, args),
+        Command::Pause(args) => pause::pause(&rt()?, args),
+        Command::Resume(args) => pause::resume(&rt()?, args),
+        Command::Ps(args) => ps::run(&rt()?, args),
+        Command::Events(args) => events::run(&rt()?, args),
     }
 }
 

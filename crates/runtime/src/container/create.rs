@@ -7,7 +7,7 @@ use crate::hooks;
 use crate::namespaces::Namespaces;
 use crate::process::init::InitConfig;
 use crate::process::spawn::{self, Spawned};
-use crate::security::seccomp;
+use crate::security::seccomp::{self, listener::Listener};
 use crate::spec::{self, Bundle};
 use crate::state::{self, ContainerDir, State, Status};
 use crate::sys::{fd, signal::SigSet};
@@ -25,6 +25,9 @@ pub struct CreateOptions {
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
+    /// runc's global `--rootless`: skip a cgroup we may not create (`Some(true)`), never
+    /// (`Some(false)`), or only when not root (`None`, auto). See rootless/cgroup.rs.
+    pub rootless: Option<bool>,
     /// `--systemd-cgroup`: systemd makes the cgroup (a transient unit).
     pub systemd_cgroup: bool,
 }
@@ -52,6 +55,7 @@ pub(crate) fn create_container(
         .unwrap_or(false);
     terminal::check_combination(terminal, !foreground, opts.console_socket.as_deref())?;
     let ns = Namespaces::from_spec(&bundle.spec)?;
+    crate::rootless::check(&bundle.spec, &ns)?;
     // Compiled here, before anything exists: a bad profile fails `create` cleanly and the init
     // only loads the program.
     let seccomp = match bundle
@@ -66,9 +70,18 @@ pub(crate) fn create_container(
         })?),
         None => None,
     };
+    // SCMP_ACT_NOTIFY: connect to the listener now, so a path that leads nowhere fails before
+    // anything exists.
+    let listener = match seccomp.as_ref().and_then(|f| f.notify.as_ref()) {
+        Some(t) => Some(Listener::connect(t).map_err(|problem| {
+            let file = bundle.dir.join("config.json").display().to_string();
+            crate::Error::config(file, "linux.seccomp.listenerPath", problem)
+        })?),
+        None => None,
+    };
     let systemd = opts
         .systemd_cgroup
-        .then(|| SystemdUnit::prepare(&cgroups_path(&bundle.spec), id))
+        .then(|| SystemdUnit::prepare(&spec_cgroups_path(&bundle.spec), id))
         .transpose()?;
     let dir = ContainerDir::create(&rt.root, id)?;
     let mut cgroup = None;
@@ -80,7 +93,7 @@ pub(crate) fn create_container(
         &dir,
         foreground,
         signal_mask,
-        seccomp.as_ref(),
+        (seccomp.as_ref(), listener.as_ref()),
         systemd.as_ref(),
         &mut cgroup,
     );
@@ -105,7 +118,7 @@ fn build(
     dir: &ContainerDir,
     foreground: bool,
     signal_mask: SigSet,
-    seccomp: Option<&seccomp::Filter>,
+    (seccomp, listener): (Option<&seccomp::Filter>, Option<&Listener>),
     systemd: Option<&SystemdUnit>,
     cgroup_slot: &mut Option<Cgroup>,
 ) -> Result<Spawned> {
@@ -113,18 +126,46 @@ fn build(
     fd::mkfifo(&dir.fifo(), 0o622).context(|| format!("creating {}", dir.fifo().display()))?;
     crate::security::self_exec::make_exec_dir(&dir.fifo())?;
     let linux = spec.linux().as_ref();
+    let cgroups_path = linux
+        .and_then(|l| l.cgroups_path().as_ref())
+        .map(|p| p.to_string_lossy().into_owned());
     let resources = linux.and_then(|l| l.resources().as_ref());
-    let cgroup = match systemd {
+    // A cgroupsPath comes from an engine (containerd, CRI, Podman, Docker all set one), and
+    // engines read the container's v1 cgroups themselves (containerd's shim: `task metrics`, its
+    // OOM watch), so on hybrid hosts such a cgroup is made on every hierarchy, as runc does.
+    // Without one the runtime is used on its own, and the fewest migrations win; so does a
+    // rootless runtime, whose delegated cgroup is at most the unified one.
+    let rootless = opts.rootless.unwrap_or_else(crate::rootless::is_rootless);
+    let which = match cgroups_path {
+        Some(_) if !rootless => cgroups::Hierarchies::Every,
+        _ => cgroups::Hierarchies::Needed,
+    };
+    // Rootless without a delegated cgroup, the container may run without one (rootless/cgroup.rs).
+    let mut warning = None;
+    let made = match systemd {
+        // systemd makes the cgroup once the init exists: here it is only planned.
         Some(unit) => Cgroup::systemd_planned(&unit.path, resources),
-        None => Cgroup::create(&cgroups_path(spec), id, resources),
-    }
-    .map_err(|e| {
-        crate::Error::msg(format!(
-            "linux.cgroupsPath: creating the container's cgroup: {e}"
-        ))
-    })?;
-    let cgroup = &*cgroup_slot.insert(cgroup);
-    let hierarchies = cgroup.hierarchies();
+        None => Cgroup::create_in(cgroups_path.as_deref().unwrap_or(""), id, resources, which),
+    };
+    let cgroup = match made {
+        Ok(cg) => Some(&*cgroup_slot.insert(cg)),
+        // No cgroup-less fallback under systemd (that one is for rootless cgroupfs).
+        Err(e) if systemd.is_some() => {
+            return Err(crate::Error::msg(format!(
+                "linux.cgroupsPath: creating the container's cgroup: {e}"
+            )))
+        }
+        Err(e) => {
+            warning = Some(crate::rootless::cgroup::on_create_error(
+                id,
+                e,
+                resources,
+                opts.rootless,
+            )?);
+            None
+        }
+    };
+    let hierarchies = cgroup.map(Cgroup::hierarchies).unwrap_or_default();
 
     let mut record = State {
         id: id.to_string(),
@@ -139,7 +180,7 @@ fn build(
             .unwrap_or_default()
             .into_iter()
             .collect(),
-        cgroup_path: cgroup.path().to_string(),
+        cgroup_path: cgroup.map(|c| c.path().to_string()).unwrap_or_default(),
         systemd_unit: systemd.map(|u| u.path.unit.clone()),
         hooks: spec.hooks().clone(),
     };
@@ -178,6 +219,9 @@ fn build(
         wait_for_cgroup: systemd.is_some(),
     };
     let join = |pid, born_in_unified: bool| {
+        let Some(cgroup) = cgroup else {
+            return Ok(());
+        };
         let joined = if let Some(unit) = systemd {
             unit.start(id, pid, resources)
                 .and_then(|()| cgroup.systemd_populate(resources, pid))
@@ -190,7 +234,9 @@ fn build(
     };
     let cgroup_join = spawn::CgroupJoin {
         // Under systemd the cgroup exists only once the unit holds the init: no CLONE_INTO_CGROUP.
-        unified: cgroup.unified_path().filter(|_| systemd.is_none()),
+        unified: cgroup
+            .and_then(Cgroup::unified_path)
+            .filter(|_| systemd.is_none()),
         join: &join,
     };
     let runtime_hooks = |pid| {
@@ -211,7 +257,20 @@ fn build(
         }
         Ok(json)
     };
-    let spawned = spawn::spawn(&cfg, &cgroup_join, &runtime_hooks)?;
+    // The init's listener fd goes on to listenerPath with the state, "creating" (as runc).
+    let seccomp_fd = |pid, fd| {
+        let listener = listener.ok_or_else(|| {
+            crate::Error::msg("container init sent a seccomp fd nobody listens for")
+        })?;
+        let mut creating = record.clone();
+        creating.pid = pid;
+        listener.send(pid, &state::public_json(&creating, Status::Creating), &fd)
+    };
+    let side = spawn::ParentSide {
+        runtime_hooks: &runtime_hooks,
+        seccomp_fd: &seccomp_fd,
+    };
+    let spawned = spawn::spawn(&cfg, &cgroup_join, &side)?;
     record.pid = spawned.pid;
     record.pid_start = crate::sys::process::process_start_time(spawned.pid).unwrap_or(0);
     let saved = dir
@@ -222,11 +281,14 @@ fn build(
         let _ = crate::sys::process::waitpid(spawned.pid, false);
         return Err(e);
     }
+    if let Some(w) = warning {
+        eprintln!("{w}");
+    }
     Ok(spawned)
 }
 
 /// The spec's linux.cgroupsPath ("" when absent).
-fn cgroups_path(spec: &oci_spec::runtime::Spec) -> String {
+fn spec_cgroups_path(spec: &oci_spec::runtime::Spec) -> String {
     spec.linux()
         .as_ref()
         .and_then(|l| l.cgroups_path().as_ref())

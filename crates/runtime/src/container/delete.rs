@@ -16,7 +16,7 @@ pub fn delete(rt: &Runtime, id: &str, force: bool) -> Result<()> {
         other => other?,
     };
     let st = dir.load()?;
-    let cgroup = cgroups::Cgroup::open(&st.cgroup_path);
+    let cgroup = st.cgroup();
     match state::status(&dir, &st) {
         Status::Stopped => {}
         other if !force => {
@@ -26,10 +26,14 @@ pub fn delete(rt: &Runtime, id: &str, force: bool) -> Result<()> {
             )))
         }
         _ => {
-            let _ = cgroup.kill_all(libc::SIGKILL);
+            if let Some(cgroup) = &cgroup {
+                let _ = cgroup.kill_all(libc::SIGKILL);
+            }
+            // Without a cgroup (rootless), killing the init of its own pid namespace kills the
+            // rest of the namespace too.
             let _ = process::kill(st.pid, libc::SIGKILL);
             // A paused container: tasks frozen by the v1 freezer die only once thawed.
-            if cgroup.is_frozen() {
+            if let Some(cgroup) = cgroup.as_ref().filter(|c| c.is_frozen()) {
                 let _ = cgroup.thaw();
             }
             wait_gone(st.pid)?;
@@ -38,9 +42,11 @@ pub fn delete(rt: &Runtime, id: &str, force: bool) -> Result<()> {
     if let Some(unit) = &st.systemd_unit {
         super::systemd_unit::stop(unit)?;
     }
-    cgroup
-        .remove()
-        .map_err(|e| Error::msg(format!("removing cgroup {}: {e}", st.cgroup_path)))?;
+    if let Some(cgroup) = &cgroup {
+        cgroup
+            .remove()
+            .map_err(|e| Error::msg(format!("removing cgroup {}: {e}", st.cgroup_path)))?;
+    }
     if let Some(h) = st.hooks.as_ref().and_then(|h| h.poststop().as_ref()) {
         let json = state::public_json(&st, Status::Stopped);
         // The spec: a failing poststop hook is a warning; the delete goes on.

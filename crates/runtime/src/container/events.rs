@@ -85,7 +85,7 @@ fn open_running(rt: &Runtime, id: &str) -> Result<(state::State, cgroups::Cgroup
     if state::status(&dir, &st) == Status::Stopped {
         return Err(not_running(id));
     }
-    let cgroup = cgroups::Cgroup::open(&st.cgroup_path);
+    let cgroup = st.cgroup().ok_or_else(|| st.no_cgroup("events"))?;
     Ok((st, cgroup))
 }
 

@@ -11,6 +11,7 @@ use crate::namespaces::{already_in, clone_flag, kind_name, Join};
 use crate::process::channel::{self, unexpected, Msg};
 use crate::process::exec::{self as child, ExecConfig};
 use crate::process::spawn;
+use crate::security::seccomp::listener::Listener;
 use crate::state::{self, ContainerDir, Status};
 use crate::sys::process::{self, Forked};
 use crate::sys::signal::SigSet;
@@ -63,7 +64,8 @@ pub fn exec(rt: &Runtime, id: &str, opts: &ExecOptions) -> Result<i32> {
     // No lock: a long foreground exec must not keep `kill` or `delete` waiting.
     let dir = ContainerDir::peek(&rt.root, id)?;
     let st = dir.load()?;
-    match state::status(&dir, &st) {
+    let status = state::status(&dir, &st);
+    match status {
         Status::Stopped => return Err(Error::msg("cannot exec in a stopped container")),
         Status::Paused if !opts.ignore_paused => {
             return Err(Error::msg(
@@ -79,12 +81,30 @@ pub fn exec(rt: &Runtime, id: &str, opts: &ExecOptions) -> Result<i32> {
     // The container's seccomp profile applies to exec'd processes too (as runc); compiled here,
     // before anything is joined or forked.
     let seccomp = container_seccomp(&st.bundle)?;
+    // SCMP_ACT_NOTIFY: connected before anything is joined or forked (a dead path fails here).
+    let listener = match seccomp.as_ref().and_then(|f| f.notify.as_ref()) {
+        Some(t) => Some(Listener::connect(t).map_err(|problem| {
+            let file = st.bundle.join("config.json").display().to_string();
+            Error::config(file, "linux.seccomp.listenerPath", problem)
+        })?),
+        None => None,
+    };
     let tty = proc_.terminal() == Some(true);
     terminal::check_combination(tty, opts.detach, opts.console_socket.as_deref())?;
 
-    let joins = open_namespaces(st.pid, &CHILD_ORDER)?;
-    let parent_joins = open_namespaces(st.pid, &PARENT_ORDER)?;
-    let cgroup = cgroups::Cgroup::open(&st.cgroup_path);
+    let mut joins = open_namespaces(st.pid, &CHILD_ORDER)?;
+    let mut parent_joins = open_namespaces(st.pid, &PARENT_ORDER)?;
+    if crate::rootless::is_rootless() {
+        // Unprivileged, setns(pid) needs CAP_SYS_ADMIN in our own user namespace too: we have it
+        // only once in the container's (which we own). So the parent joins that one first.
+        if let Some(i) = joins
+            .iter()
+            .position(|j| j.kind == LinuxNamespaceType::User)
+        {
+            parent_joins.insert(0, joins.remove(i));
+        }
+    }
+    let cgroup = st.cgroup();
     let console = opts
         .console_socket
         .as_deref()
@@ -110,7 +130,8 @@ pub fn exec(rt: &Runtime, id: &str, opts: &ExecOptions) -> Result<i32> {
         seccomp: seccomp.as_ref(),
     };
     let (parent, chan) = channel::pair()?;
-    let (forked, born_in_unified) = spawn::clone(0, cgroup.unified_path())?;
+    let (forked, born_in_unified) =
+        spawn::clone(0, cgroup.as_ref().and_then(|c| c.unified_path()))?;
     let pid = match forked {
         Forked::Child => {
             drop(parent);
@@ -120,18 +141,26 @@ pub fn exec(rt: &Runtime, id: &str, opts: &ExecOptions) -> Result<i32> {
     };
     drop(chan);
     let started = (|| -> Result<Option<OwnedFd>> {
-        let joined = if born_in_unified {
-            cgroup.add_process_v1(pid)
-        } else {
-            cgroup.add_process(pid)
-        };
-        joined.map_err(|e| Error::msg(format!("joining cgroup {}: {e}", cgroup.path())))?;
+        if let Some(cgroup) = &cgroup {
+            let joined = if born_in_unified {
+                cgroup.add_process_v1(pid)
+            } else {
+                cgroup.add_process(pid)
+            };
+            joined.map_err(|e| Error::msg(format!("joining cgroup {}: {e}", cgroup.path())))?;
+        }
         parent.send(&Msg::CgroupJoined)?;
         let mut master = None;
         // The child's end is close-on-exec: EOF means the exec happened.
         while let Some(got) = parent.recv_or_eof()? {
             match got {
                 (Msg::Terminal, Some(fd)) => master = Some(fd),
+                // The exec'd process's own filter: its listener fd goes to listenerPath with
+                // the container's state (its status, the init's pid) and this process's pid.
+                (Msg::SeccompFd, Some(fd)) => match &listener {
+                    Some(l) => l.send(pid, &state::public_json(&st, status), &fd)?,
+                    None => return Err(Error::msg("exec'd process sent an unexpected seccomp fd")),
+                },
                 (other, _) => return Err(unexpected(other, "the exec")),
             }
         }

@@ -9,12 +9,24 @@ pub fn kill(rt: &Runtime, id: &str, signal: i32, all: bool) -> Result<()> {
     let dir = ContainerDir::open(&rt.root, id)?;
     let st = dir.load()?;
     if state::status(&dir, &st) == Status::Stopped {
-        return Err(Error::msg(format!("container {id} is not running")));
+        // runc's words: containerd's shim recognises "container not running" in the error
+        // and treats the kill as done (a task that exited meanwhile), as it does with runc.
+        return Err(Error::msg(format!("container not running: {id}")));
     }
     if all {
-        cgroups::Cgroup::open(&st.cgroup_path)
-            .kill_all(signal)
-            .context(|| format!("signalling every process of {id}"))?;
+        match st.cgroup() {
+            Some(cgroup) => cgroup
+                .kill_all(signal)
+                .context(|| format!("signalling every process of {id}"))?,
+            // Rootless without a cgroup: every process of its pid namespace (the init last).
+            None => {
+                for pid in super::pidns_members::members(st.pid) {
+                    if pid != st.pid {
+                        let _ = process::kill(pid, signal);
+                    }
+                }
+            }
+        }
     }
     process::kill(st.pid, signal)
         .context(|| format!("sending signal {signal} to {id} (pid {})", st.pid))

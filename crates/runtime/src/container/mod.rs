@@ -8,6 +8,7 @@ mod exec;
 mod kill;
 mod list;
 mod pause;
+mod pidns_members;
 mod ps;
 mod run;
 mod start;

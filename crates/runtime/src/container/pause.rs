@@ -18,7 +18,8 @@ pub fn pause(rt: &Runtime, id: &str) -> Result<()> {
             )))
         }
     }
-    cgroups::Cgroup::open(&st.cgroup_path)
+    st.cgroup()
+        .ok_or_else(|| st.no_cgroup("pause"))?
         .freeze()
         .context(|| format!("pausing container {id}"))
 }
@@ -35,7 +36,8 @@ pub fn resume(rt: &Runtime, id: &str) -> Result<()> {
             )))
         }
     }
-    cgroups::Cgroup::open(&st.cgroup_path)
+    st.cgroup()
+        .ok_or_else(|| st.no_cgroup("resume"))?
         .thaw()
         .context(|| format!("resuming container {id}"))
 }

@@ -10,7 +10,13 @@ use std::process::Command;
 pub fn ps_pids(rt: &Runtime, id: &str) -> Result<Vec<i32>> {
     let dir = ContainerDir::peek(&rt.root, id)?;
     let st = dir.load()?;
-    let cgroup = cgroups::Cgroup::open(&st.cgroup_path);
+    let Some(cgroup) = st.cgroup() else {
+        // Rootless without a cgroup: the processes of its pid namespace, while the init lives.
+        if !crate::state::init_alive(&st) {
+            return Ok(Vec::new());
+        }
+        return Ok(super::pidns_members::members(st.pid));
+    };
     if cgroup.hierarchies().is_empty() {
         // The cgroup is gone (a stopped container whose cgroup was removed): no processes.
         return Ok(Vec::new());

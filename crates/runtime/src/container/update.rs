@@ -136,7 +136,8 @@ pub fn update(rt: &Runtime, id: &str, resources: &LinuxResources) -> Result<()> 
             "cannot update container {id}: it is stopped"
         )));
     }
-    cgroups::Cgroup::open(&st.cgroup_path)
+    st.cgroup()
+        .ok_or_else(|| st.no_cgroup("update"))?
         .update(resources)
         .context(|| format!("updating container {id}"))
 }

@@ -19,6 +19,9 @@ pub enum Msg {
     HooksDone(String),
     /// Child → parent: the pty master is attached (runs in the foreground with a terminal).
     Terminal,
+    /// Child → parent: the seccomp filter is loaded; the attached fd is its listener (for
+    /// `linux.seccomp.listenerPath`).
+    SeccompFd,
     /// Child → parent: the container is created; the init is about to park on the exec fifo.
     Ready,
     /// Child → parent: setup failed; the text is the whole error line.
@@ -33,6 +36,7 @@ impl Msg {
             Msg::RunHooks => (b'H', ""),
             Msg::HooksDone(s) => (b'D', s.as_str()),
             Msg::Terminal => (b'T', ""),
+            Msg::SeccompFd => (b'S', ""),
             Msg::Ready => (b'R', ""),
             Msg::Error(e) => (b'E', e.as_str()),
         };
@@ -50,6 +54,7 @@ impl Msg {
             b'H' => Msg::RunHooks,
             b'D' => Msg::HooksDone(String::from_utf8_lossy(rest).into_owned()),
             b'T' => Msg::Terminal,
+            b'S' => Msg::SeccompFd,
             b'R' => Msg::Ready,
             b'E' => Msg::Error(String::from_utf8_lossy(rest).into_owned()),
             _ => return None,
@@ -75,6 +80,15 @@ impl Channel {
     pub fn send_fd(&self, msg: &Msg, attached: &OwnedFd) -> Result<()> {
         fd::send_with_fd(self.0.as_fd(), &msg.encode(), Some(attached.as_fd()))
             .context(|| format!("sending {msg:?}"))
+    }
+
+    /// Pass a seccomp listener fd to the parent and close our copy: it must not reach the
+    /// container's process (a preserved fd number could otherwise keep it past exec), and a
+    /// profile that denies close leaves it open, which is an error here.
+    pub fn pass_seccomp_fd(&self, listener: OwnedFd) -> Result<()> {
+        self.send_fd(&Msg::SeccompFd, &listener)?;
+        crate::sys::seccomp::close_checked(listener)
+            .context(|| "closing the seccomp listener fd after passing it on")
     }
 
     /// Receive the next message; EOF (the other side exited) is an error.
@@ -128,6 +142,7 @@ mod tests {
             Msg::RunHooks,
             Msg::HooksDone("{}".into()),
             Msg::Terminal,
+            Msg::SeccompFd,
             Msg::Ready,
             Msg::Error("mounts[2] (/x): denied".into()),
         ];

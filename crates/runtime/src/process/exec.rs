@@ -82,7 +82,7 @@ fn setup_and_exec(cfg: &ExecConfig, chan: &Channel) -> Result<std::convert::Infa
     // Same order as the init: before the capabilities go without no_new_privs, else last.
     let nnp = p.no_new_privileges() == Some(true);
     if let (Some(f), false) = (cfg.seccomp, nnp) {
-        f.load()?;
+        load(f, chan)?;
     }
     identity.become_user(p)?;
     enter_cwd(p.cwd())?;
@@ -99,8 +99,19 @@ fn setup_and_exec(cfg: &ExecConfig, chan: &Channel) -> Result<std::convert::Infa
     signal::reset_dispositions();
     let _ = signal::SigSet::empty().set_mask();
     if let (Some(f), true) = (cfg.seccomp, nnp) {
-        f.load()?;
+        load(f, chan)?;
     }
     let e = process::execve(&program, &args, &env);
     Err(Error::msg(format!("exec {}: {e}", program.display())))
+}
+
+/// Load the filter; one with SCMP_ACT_NOTIFY passes its listener fd to the runtime (still
+/// waiting on the channel), which sends it to `listenerPath`. The sendmsg that does it is
+/// allowed by every profile the compiler accepts with a listener.
+fn load(f: &Filter, chan: &Channel) -> Result<()> {
+    if f.notify.is_some() {
+        chan.pass_seccomp_fd(f.load_with_listener()?)
+    } else {
+        f.load()
+    }
 }

@@ -53,7 +53,15 @@ impl Identity {
         // Keep the permitted set across the uid change; the effective set is set again after it.
         process::prctl(libc::PR_SET_KEEPCAPS, 1).context(|| "prctl(PR_SET_KEEPCAPS)")?;
         if !allowed_setgroups() {
-            // setgroups is denied in a user namespace whose gid_map was written without it.
+            // setgroups is denied in a user namespace whose gid_map was written without it (a
+            // rootless single gid mapping): the groups asked for cannot be had.
+            if !self.groups.is_empty() {
+                return Err(Error::msg(
+                    "process.user.additionalGids: setgroups is denied in this user namespace (a \
+                     single gid mapping written without newgidmap): map gid ranges in \
+                     linux.gidMappings or drop additionalGids",
+                ));
+            }
         } else {
             process::setgroups(&self.groups)
                 .context(|| "process.user.additionalGids: setgroups")?;

@@ -163,6 +163,14 @@ fn setup(cfg: &InitConfig, chan: &Channel) -> Result<Parked> {
     // Last, so the runtime's own setup never runs under the process's limits (a small
     // RLIMIT_NOFILE would make it fail); still before the park, so a bad value fails `create`.
     Identity::apply_limits(proc_)?;
+    if let Some(f) = cfg.seccomp.filter(|f| f.notify.is_some()) {
+        // SCMP_ACT_NOTIFY: the listener fd must reach the runtime, whose `create` is gone by the
+        // time the init execs; so this filter is loaded here, before the park (where runc loads
+        // every filter). The init has all its capabilities, so no_new_privs is not needed yet.
+        // What follows runs under the filter: the channel's sendmsg (the compiler refuses
+        // profiles that do not allow it), the park, startContainer hooks and the exec steps.
+        chan.pass_seccomp_fd(f.load_with_listener()?)?;
+    }
     chan.send(&Msg::Ready)?;
     Ok(Parked {
         program,
@@ -294,7 +302,9 @@ fn exec(cfg: &InitConfig, parked: &Parked) -> Result<std::convert::Infallible> {
     // init still has its capabilities (as runc does), so the profile must then allow the few
     // calls that follow (setresuid, capset, chdir, close_range, rt_sigaction, execve).
     let nnp = proc_.no_new_privileges() == Some(true);
-    if let (Some(f), false) = (cfg.seccomp, nnp) {
+    // A filter with a listener was loaded before the park (see `setup`).
+    let seccomp = cfg.seccomp.filter(|f| f.notify.is_none());
+    if let (Some(f), false) = (seccomp, nnp) {
         f.load()?;
     }
     parked.identity.become_user(proc_)?;
@@ -303,7 +313,7 @@ fn exec(cfg: &InitConfig, parked: &Parked) -> Result<std::convert::Infallible> {
     signal::reset_dispositions();
     let _ = signal::SigSet::empty().set_mask();
     // Last before exec when no_new_privs is set: nothing of the runtime runs under the filter.
-    if let (Some(f), true) = (cfg.seccomp, nnp) {
+    if let (Some(f), true) = (seccomp, nnp) {
         f.load()?;
     }
     Err(self_exec::exec(

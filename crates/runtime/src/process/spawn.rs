@@ -28,13 +28,16 @@ pub struct CgroupJoin<'a> {
     pub join: &'a dyn Fn(libc::pid_t, bool) -> Result<()>,
 }
 
-/// Clone the init and drive it until it is ready. `runtime_hooks` runs prestart and createRuntime
-/// for the pid and returns the state JSON for the container's own hooks.
-pub fn spawn(
-    cfg: &InitConfig,
-    cgroup: &CgroupJoin,
-    runtime_hooks: &dyn Fn(libc::pid_t) -> Result<String>,
-) -> Result<Spawned> {
+/// What the parent does when the init asks: `runtime_hooks` runs prestart and createRuntime for
+/// the pid and returns the state JSON for the container's own hooks; `seccomp_fd` takes the
+/// listener fd of a filter with SCMP_ACT_NOTIFY (sent on to `listenerPath`).
+pub struct ParentSide<'a> {
+    pub runtime_hooks: &'a dyn Fn(libc::pid_t) -> Result<String>,
+    pub seccomp_fd: &'a dyn Fn(libc::pid_t, OwnedFd) -> Result<()>,
+}
+
+/// Clone the init and drive it until it is ready.
+pub fn spawn(cfg: &InitConfig, cgroup: &CgroupJoin, side: &ParentSide) -> Result<Spawned> {
     cfg.ns.enter_before_clone(cfg.spec)?;
     let (parent, child) = channel::pair()?;
     let (forked, born_in_unified) = if cfg.ns.joins_user() {
@@ -50,7 +53,7 @@ pub fn spawn(
         Forked::Parent(pid) => {
             drop(child);
             let join = |pid| (cgroup.join)(pid, born_in_unified);
-            drive(cfg, pid, &parent, &join, runtime_hooks).inspect_err(|_| {
+            drive(cfg, pid, &parent, &join, side).inspect_err(|_| {
                 let _ = process::kill(pid, libc::SIGKILL);
                 let _ = process::waitpid(pid, false);
             })
@@ -140,7 +143,7 @@ fn drive(
     pid: libc::pid_t,
     chan: &channel::Channel,
     join_cgroup: &dyn Fn(libc::pid_t) -> Result<()>,
-    runtime_hooks: &dyn Fn(libc::pid_t) -> Result<String>,
+    side: &ParentSide,
 ) -> Result<Spawned> {
     if cfg.ns.has_new(LinuxNamespaceType::User) {
         write_id_maps(pid, cfg.spec)?;
@@ -158,7 +161,9 @@ fn drive(
     let mut master = None;
     loop {
         match chan.recv()? {
-            (Msg::RunHooks, _) => chan.send(&Msg::HooksDone(runtime_hooks(pid)?))?,
+            (Msg::RunHooks, _) => chan.send(&Msg::HooksDone((side.runtime_hooks)(pid)?))?,
+            (Msg::SeccompFd, Some(fd)) => (side.seccomp_fd)(pid, fd)?,
+            (Msg::SeccompFd, None) => return Err(Error::msg("container init sent no seccomp fd")),
             (Msg::Terminal, Some(fd)) => master = Some(fd),
             (Msg::Terminal, None) => return Err(Error::msg("container init sent no pty")),
             (Msg::Ready, _) => return Ok(Spawned { pid, master }),
@@ -184,8 +189,18 @@ fn give_fifo_to_ns_root(cfg: &InitConfig, pid: libc::pid_t) -> Result<()> {
     // The init makes its exec symlink there (security/self_exec.rs).
     let exec_dir = crate::security::self_exec::exec_dir_path(cfg.fifo);
     for path in [cfg.fifo, exec_dir.as_path()] {
-        std::os::unix::fs::chown(path, uid, gid)
-            .context(|| format!("giving {} to the container's root", path.display()))?;
+        match std::os::unix::fs::chown(path, uid, gid) {
+            // Rootless, only ids of one's own can be given.
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) && crate::rootless::is_rootless() => {
+                return Err(Error::msg(format!(
+                    "linux.uidMappings: container uid 0 maps to host uid {}, which an unprivileged \
+                     caller cannot give files to: map container uid 0 to your own uid (as `spec \
+                     --rootless` does) and other ids to your subordinate ranges",
+                    uid.map_or_else(|| "(none)".into(), |u| u.to_string())
+                )))
+            }
+            r => r.context(|| format!("giving {} to the container's root", path.display()))?,
+        }
     }
     Ok(())
 }

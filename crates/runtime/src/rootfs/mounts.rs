@@ -79,11 +79,36 @@ pub fn mount_all(root: &Root, opts: &RootfsOptions) -> Result<()> {
         let m = parse(i, m)?;
         if m.fs_type == "cgroup" {
             cgroup::mount(root, &m, opts)?;
-        } else {
-            mount_one(root, &m)?;
+            continue;
+        }
+        match mount_one(root, &m) {
+            Err(e) if opts.userns && m.fs_type == "sysfs" && is_eperm(&e) => {
+                mount_one(root, &host_sys_rbind(&m))?
+            }
+            r => r?,
         }
     }
     Ok(())
+}
+
+fn is_eperm(e: &Error) -> bool {
+    matches!(e, Error::Io { source, .. } if source.raw_os_error() == Some(libc::EPERM))
+}
+
+/// The kernel mounts a new sysfs in a user namespace only when the container also has its own
+/// network namespace. Otherwise (rootless without netns), like runc and crun: the host's /sys,
+/// bound recursively with the mount's own flags (typically nosuid,noexec,nodev,ro).
+fn host_sys_rbind<'a>(m: &SpecMount<'a>) -> SpecMount<'a> {
+    let mut options = m.options.clone();
+    options.flags |= libc::MS_BIND | libc::MS_REC;
+    options.data.clear();
+    SpecMount {
+        what: m.what.clone(),
+        destination: m.destination,
+        fs_type: "bind",
+        source: Some(Path::new("/sys")),
+        options,
+    }
 }
 
 fn mount_one(root: &Root, m: &SpecMount) -> Result<()> {

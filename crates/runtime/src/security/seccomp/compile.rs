@@ -39,6 +39,15 @@ pub type Insn = libc::sock_filter;
 pub struct Filter {
     pub program: Vec<Insn>,
     pub flags: u32,
+    /// Where the notify fd goes when the profile uses SCMP_ACT_NOTIFY (None otherwise).
+    pub notify: Option<NotifyTarget>,
+}
+
+/// `listenerPath` and `listenerMetadata` of a profile that uses SCMP_ACT_NOTIFY.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifyTarget {
+    pub path: std::path::PathBuf,
+    pub metadata: String,
 }
 
 pub const RET_KILL_THREAD: u32 = 0x0000_0000;
@@ -48,6 +57,7 @@ pub const RET_ERRNO: u32 = 0x0005_0000;
 pub const RET_TRACE: u32 = 0x7ff0_0000;
 pub const RET_LOG: u32 = 0x7ffc_0000;
 pub const RET_ALLOW: u32 = 0x7fff_0000;
+pub const RET_USER_NOTIF: u32 = 0x7fc0_0000;
 /// What a syscall from an architecture the profile does not list gets.
 pub const RET_BAD_ARCH: u32 = RET_KILL_PROCESS;
 
@@ -61,6 +71,12 @@ pub const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 const FLAG_TSYNC: u32 = 1;
 const FLAG_LOG: u32 = 2;
 const FLAG_SPEC_ALLOW: u32 = 4;
+/// Kernel 5.19: a notified syscall waits killably once the listener has received it.
+const FLAG_WAIT_KILLABLE_RECV: u32 = 32;
+
+/// The syscall the runtime makes right after loading a filter with a listener (it passes the fd
+/// to its parent with it): a profile with SCMP_ACT_NOTIFY must allow it.
+const SEND_SYSCALL: &str = "sendmsg";
 
 // seccomp_data offsets (all supported architectures are little-endian).
 const OFF_NR: u32 = 0;
@@ -192,7 +208,7 @@ fn action_ret(
         ScmpActTrace => RET_TRACE | data(0xffff, "trace message")?,
         ScmpActLog => RET_LOG,
         ScmpActAllow => RET_ALLOW,
-        ScmpActNotify => return Err(field_err(field(), "SCMP_ACT_NOTIFY is not supported yet")),
+        ScmpActNotify => RET_USER_NOTIF,
     })
 }
 
@@ -220,10 +236,12 @@ struct Group {
 /// Compile the profile. Errors name the JSON field (`linux.seccomp....`).
 pub fn compile(s: &LinuxSeccomp) -> Result<Filter> {
     const F: &str = "linux.seccomp";
-    if s.listener_path().is_some() {
+    if s.default_action() == LinuxSeccompAction::ScmpActNotify {
+        // As runc: every syscall of the runtime after the load would wait for a listener that
+        // only gets its fd through one of them.
         return Err(field_err(
-            format!("{F}.listenerPath"),
-            "not supported yet (needs SCMP_ACT_NOTIFY)",
+            format!("{F}.defaultAction"),
+            "SCMP_ACT_NOTIFY cannot be the default action (use it on named syscalls)",
         ));
     }
     let default_ret = action_ret(s.default_action(), s.default_errno_ret(), || {
@@ -231,16 +249,15 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Filter> {
     })?;
 
     let mut flags = 0;
+    let mut wait_killable = None;
     for (i, f) in s.flags().iter().flatten().enumerate() {
         flags |= match f {
             LinuxSeccompFilterFlag::SeccompFilterFlagTsync => FLAG_TSYNC,
             LinuxSeccompFilterFlag::SeccompFilterFlagLog => FLAG_LOG,
             LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => FLAG_SPEC_ALLOW,
             LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv => {
-                return Err(field_err(
-                    format!("{F}.flags[{i}]"),
-                    "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs SCMP_ACT_NOTIFY, which is not supported yet",
-                ))
+                wait_killable = Some(i);
+                FLAG_WAIT_KILLABLE_RECV
             }
         };
     }
@@ -313,6 +330,7 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Filter> {
             }
         }
     }
+    let notify = notify_target(s, &groups, default_ret, wait_killable)?;
     let mut asm = Asm::default();
     emit(&mut asm, &arches, &groups, default_ret);
     let program = asm.finish()?;
@@ -325,7 +343,92 @@ pub fn compile(s: &LinuxSeccomp) -> Result<Filter> {
             ),
         ));
     }
-    Ok(Filter { program, flags })
+    Ok(Filter {
+        program,
+        flags,
+        notify,
+    })
+}
+
+/// The listener of a profile that uses SCMP_ACT_NOTIFY, after the checks that make it usable:
+/// a listenerPath, no notify or denial of the syscall that passes the fd on, and
+/// WAIT_KILLABLE_RECV only with a listener. A listenerPath without SCMP_ACT_NOTIFY is unused
+/// (runc and crun accept it too: there is no fd to send).
+fn notify_target(
+    s: &LinuxSeccomp,
+    groups: &[Group],
+    default_ret: u32,
+    wait_killable: Option<usize>,
+) -> Result<Option<NotifyTarget>> {
+    const F: &str = "linux.seccomp";
+    let notifying = s
+        .syscalls()
+        .iter()
+        .flatten()
+        .position(|sc| sc.action() == LinuxSeccompAction::ScmpActNotify);
+    let Some(first) = notifying else {
+        if let Some(i) = wait_killable {
+            return Err(field_err(
+                format!("{F}.flags[{i}]"),
+                "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs a listener: no syscall uses SCMP_ACT_NOTIFY",
+            ));
+        }
+        return Ok(None);
+    };
+    let Some(path) = s.listener_path() else {
+        return Err(field_err(
+            format!("{F}.listenerPath"),
+            format!("is required: {F}.syscalls[{first}] uses SCMP_ACT_NOTIFY"),
+        ));
+    };
+    if path.as_os_str().is_empty() || !path.is_absolute() {
+        return Err(field_err(
+            format!("{F}.listenerPath"),
+            format!("{path:?} must be an absolute path to a Unix socket"),
+        ));
+    }
+    check_send_allowed(s, groups, default_ret)?;
+    Ok(Some(NotifyTarget {
+        path: path.clone(),
+        metadata: s.listener_metadata().clone().unwrap_or_default(),
+    }))
+}
+
+/// After loading a filter with a listener the init passes the fd to the runtime with sendmsg
+/// (and sends its errors the same way): that call must go through, unconditionally.
+fn check_send_allowed(s: &LinuxSeccomp, groups: &[Group], default_ret: u32) -> Result<()> {
+    const F: &str = "linux.seccomp";
+    let allows = |ret: u32| ret == RET_ALLOW || ret == RET_LOG;
+    let why = "the runtime passes the listener fd on with it right after loading the filter";
+    let rules = groups
+        .iter()
+        .find(|g| g.name == SEND_SYSCALL)
+        .map_or(&[][..], |g| &g.rules[..]);
+    if let Some(bad) = rules.iter().find(|r| !allows(r.ret)) {
+        let what = if bad.ret == RET_USER_NOTIF {
+            "SCMP_ACT_NOTIFY cannot be used for"
+        } else {
+            "with SCMP_ACT_NOTIFY in the profile, a rule may not deny"
+        };
+        let i = s
+            .syscalls()
+            .iter()
+            .flatten()
+            .position(|sc| sc.names().iter().any(|n| n == SEND_SYSCALL))
+            .unwrap_or(0);
+        return Err(field_err(
+            format!("{F}.syscalls[{i}]"),
+            format!("{what} {SEND_SYSCALL}: {why}"),
+        ));
+    }
+    let unconditional = rules.iter().any(|r| r.conds.is_empty());
+    if !unconditional && !allows(default_ret) {
+        return Err(field_err(
+            F.to_string(),
+            format!("with SCMP_ACT_NOTIFY, {SEND_SYSCALL} must be allowed unconditionally: {why}"),
+        ));
+    }
+    Ok(())
 }
 
 // ---- assembler: forward jumps to labels, resolved at the end ----

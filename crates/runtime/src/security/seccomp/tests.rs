@@ -243,9 +243,10 @@ fn errors_name_the_field() {
     );
     assert_eq!(
         error(base(
-            json!([{"names": ["read"], "action": "SCMP_ACT_NOTIFY"}])
+            json!([{"names": ["read"], "action": "SCMP_ACT_ALLOW"},
+                   {"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}])
         )),
-        "linux.seccomp.syscalls[0].action: SCMP_ACT_NOTIFY is not supported yet"
+        "linux.seccomp.listenerPath: is required: linux.seccomp.syscalls[1] uses SCMP_ACT_NOTIFY"
     );
     assert_eq!(
         error(base(json!([{"names": ["read"], "action": "SCMP_ACT_ALLOW",
@@ -265,17 +266,86 @@ fn errors_name_the_field() {
         "linux.seccomp.architectures[1]: SCMP_ARCH_S390X is not supported"
     );
     assert_eq!(
-        error(json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/run/l.sock"})),
-        "linux.seccomp.listenerPath: not supported yet (needs SCMP_ACT_NOTIFY)"
+        error(json!({"defaultAction": "SCMP_ACT_NOTIFY", "listenerPath": "/run/l.sock"})),
+        "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action (use it on named syscalls)"
     );
     assert_eq!(
-        error(json!({"defaultAction": "SCMP_ACT_NOTIFY"})),
-        "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY is not supported yet"
+        error(
+            json!({"defaultAction": "SCMP_ACT_ALLOW", "flags": ["SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]})
+        ),
+        "linux.seccomp.flags[1]: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs a listener: no syscall uses SCMP_ACT_NOTIFY"
     );
-    assert!(error(
-        json!({"defaultAction": "SCMP_ACT_ALLOW", "flags": ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]})
-    )
-    .starts_with("linux.seccomp.flags[0]: "));
+    let notify = |rest: Value| {
+        let mut v = json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/run/l.sock"});
+        for (k, x) in rest.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        v
+    };
+    assert_eq!(
+        error(notify(json!({"listenerPath": "run/l.sock",
+            "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}))),
+        "linux.seccomp.listenerPath: \"run/l.sock\" must be an absolute path to a Unix socket"
+    );
+    assert_eq!(
+        error(notify(
+            json!({"syscalls": [{"names": ["mkdir", "sendmsg"], "action": "SCMP_ACT_NOTIFY"}]})
+        )),
+        "linux.seccomp.syscalls[0]: SCMP_ACT_NOTIFY cannot be used for sendmsg: the runtime \
+         passes the listener fd on with it right after loading the filter"
+    );
+    assert_eq!(
+        error(notify(json!({"syscalls": [
+            {"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"},
+            {"names": ["sendmsg"], "action": "SCMP_ACT_ERRNO"}]}))),
+        "linux.seccomp.syscalls[1]: with SCMP_ACT_NOTIFY in the profile, a rule may not deny \
+         sendmsg: the runtime passes the listener fd on with it right after loading the filter"
+    );
+    // Default deny with sendmsg allowed only for some arguments: refused as a whole.
+    assert!(error(notify(
+        json!({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+            {"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"},
+            {"names": ["sendmsg"], "action": "SCMP_ACT_ALLOW",
+             "args": [{"index": 0, "value": 3, "op": "SCMP_CMP_EQ"}]}]})
+    ))
+    .starts_with("linux.seccomp: with SCMP_ACT_NOTIFY, sendmsg must be allowed unconditionally"));
+}
+
+/// SCMP_ACT_NOTIFY compiles to RET_USER_NOTIF; the filter carries its listener and the flags.
+#[test]
+fn notify_compiles_with_its_listener() {
+    let f = compile(&profile(json!({
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "listenerPath": "/run/agent.sock",
+        "listenerMetadata": "meta",
+        "flags": ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"],
+        "syscalls": [
+            {"names": ["read", "sendmsg", "close"], "action": "SCMP_ACT_ALLOW"},
+            {"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}
+        ]
+    })))
+    .unwrap();
+    let t = f.notify.as_ref().unwrap();
+    assert_eq!(t.path, std::path::Path::new("/run/agent.sock"));
+    assert_eq!(t.metadata, "meta");
+    assert_eq!(f.flags, 32);
+    let run_x86_64 = |name: &str| {
+        run(
+            &f.program,
+            nr(ArchKind::X86_64, name),
+            ArchKind::X86_64.audit(),
+            [0; 6],
+        )
+    };
+    assert_eq!(run_x86_64("mkdir"), RET_USER_NOTIF);
+    assert_eq!(run_x86_64("sendmsg"), RET_ALLOW);
+    assert_eq!(run_x86_64("getpid"), EPERM);
+    // Without SCMP_ACT_NOTIFY a listenerPath is unused (as runc and crun).
+    let plain = compile(&profile(
+        json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/run/l.sock"}),
+    ))
+    .unwrap();
+    assert!(plain.notify.is_none());
 }
 
 /// A Docker-sized profile (400 syscall names in one allow rule, plus conditional
@@ -349,4 +419,23 @@ fn large_profile_three_arches() {
             RET_ALLOW
         );
     }
+}
+
+/// Every table is sorted (binary search) and knows the syscalls up to Linux 6.17, which current
+/// engine profiles list (fchmodat2, futex_wait, ...).
+#[test]
+fn tables_are_sorted_and_current() {
+    for arch in ArchKind::ALL {
+        let t = arch.table();
+        assert!(t.windows(2).all(|w| w[0].0 < w[1].0), "{arch:?} not sorted");
+    }
+    let x32 = X32_SYSCALL_BIT;
+    assert_eq!(ArchKind::X86_64.lookup("fchmodat2"), Some(452));
+    assert_eq!(ArchKind::X86.lookup("fchmodat2"), Some(452));
+    assert_eq!(ArchKind::X32.lookup("fchmodat2"), Some(x32 | 452));
+    assert_eq!(ArchKind::Aarch64.lookup("futex_wait"), Some(455));
+    assert_eq!(ArchKind::Riscv64.lookup("file_setattr"), Some(469));
+    assert_eq!(ArchKind::Arm.lookup("cachestat"), Some(451));
+    assert_eq!(ArchKind::X86_64.lookup("map_shadow_stack"), Some(453));
+    assert_eq!(ArchKind::X86.lookup("map_shadow_stack"), None);
 }
