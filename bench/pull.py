@@ -8,7 +8,7 @@ fresh store/dir; reports the median wall time, the ratio to the fastest, and pea
 coracle only stores the blobs (unpacking happens at `bundle`); `podman pull` also unpacks
 the layers into its storage, so it does more work: compare coracle with skopeo first.
 """
-import argparse, gzip, hashlib, json, os, shutil, socket, statistics, subprocess, sys, tempfile, time
+import argparse, gzip, hashlib, json, os, resource, shutil, socket, statistics, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -82,20 +82,23 @@ def start_registry(work):
 
 def timed(argv, maxrss, work):
     out = f"{work}/maxrss"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     r = subprocess.run([maxrss, out] + argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     secs = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if r.returncode != 0:
         sys.exit(f"bench/pull.py: {' '.join(argv)} failed: {r.stderr.decode().strip()}")
     with open(out) as f:
-        return secs, int(f.read())
+        return secs, int(f.read()), cpu
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--layers", type=int, default=5)
-    ap.add_argument("--mib", type=int, default=20, help="uncompressed MiB per layer")
+    ap.add_argument("--mib", type=int, default=40, help="uncompressed MiB per layer (half of it random: ~mib/2 compressed)")
     ap.add_argument("--coracle", default=os.path.join(HERE, "../target/release/coracle"))
     ap.add_argument("--json")
     a = ap.parse_args()
@@ -123,20 +126,21 @@ def main():
         for i in range(a.runs + 1):  # the first round only warms the page cache
             for name, argv in tools.items():
                 d = tempfile.mkdtemp(dir=work)
-                secs, rss = timed(argv(d), maxrss, work)
+                secs, rss, cpu = timed(argv(d), maxrss, work)
                 shutil.rmtree(d, ignore_errors=True)
                 if i > 0:
-                    results[name].append((secs, rss))
-        med = {n: statistics.median(s for s, _ in r) for n, r in results.items()}
+                    results[name].append((secs, rss, cpu))
+        med = {n: statistics.median(s for s, _, _ in r) for n, r in results.items()}
+        cpu = {n: statistics.median(c for _, _, c in r) for n, r in results.items()}
         fastest_other = min(v for n, v in med.items() if n != "coracle pull")
         print(f"pull of a {size / 2**20:.0f} MiB image ({a.layers} gzip layers) from a local registry, "
-              f"{a.runs} runs each, median; ratio to coracle's")
+              f"{a.runs} runs each, median wall time (ratio to coracle's), median CPU time (user+sys), peak RSS")
         rows = []
         for n in tools:
-            rss = max(r for _, r in results[n]) / 1024
+            rss = max(r for _, r, _ in results[n]) / 1024
             ratio = med[n] / med["coracle pull"]
-            print(f"  {n:<24} {med[n] * 1000:8.0f} ms   {ratio:5.2f}x   peak RSS {rss:6.1f} MB")
-            rows.append({"tool": n, "median_s": med[n], "peak_rss_mb": rss})
+            print(f"  {n:<24} {med[n] * 1000:8.0f} ms   {ratio:5.2f}x   cpu {cpu[n] * 1000:6.0f} ms   peak RSS {rss:6.1f} MB")
+            rows.append({"tool": n, "median_s": med[n], "cpu_s": cpu[n], "peak_rss_mb": rss})
         print(f"coracle / fastest other: {med['coracle pull'] / fastest_other:.2f}")
         if a.json:
             with open(a.json, "w") as f:

@@ -181,6 +181,19 @@ fn image_config_becomes_annotations_and_cmd() {
     assert!(env
         .fails(&["unbundle", busy.to_str().unwrap()])
         .contains("not a bundle"));
+
+    // Removing the image while its bundle is mounted keeps the layers the overlay uses.
+    env.ok(&["rmi", "localhost/meta:v1"]);
+    env.ok(&["image", "prune"]);
+    let (ok, out) = run_bundle(&runtime_bin(), &env.path("state"), &bundle);
+    assert!(ok && out.trim() == "sh", "after rmi: {out}");
+    env.ok(&["unbundle", bundle.to_str().unwrap()]);
+    assert!(!mounted(&bundle.join("rootfs")) && !bundle.exists());
+    let pruned = env.ok(&["image", "prune"]);
+    assert!(
+        pruned.contains(", 2 layers"),
+        "unmounted layers are collected: {pruned}"
+    );
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! Crash safety of pull: `coracle pull` is killed with SIGKILL at a sweep of moments
-//! through a pull; after each kill the store's fsck is clean and no half image is listed,
-//! and a last pull completes.
+//! through a pull; after each kill `image fsck` is clean and no half image is listed, and a
+//! second pull completes.
 
 mod registry_support;
 
@@ -56,11 +56,14 @@ fn sigkill_during_pull_leaves_a_clean_store() {
     timing.ok(&["pull", &reference]);
     let full = start.elapsed();
 
-    let coracle = Coracle::new(work.path());
+    // Each kill lands on a fresh store (so every moment of a first pull is hit), then a second
+    // pull into that store must complete.
     let steps = 12u32;
     let mut completed_early = 0;
     for i in 0..steps {
         let delay = full * i / steps;
+        let home = TempDir::new("crash-step");
+        let coracle = Coracle::new(home.path());
         let mut child = coracle
             .cmd()
             .args(["pull", &reference])
@@ -71,18 +74,21 @@ fn sigkill_during_pull_leaves_a_clean_store() {
         std::thread::sleep(delay);
         let _ = child.kill(); // SIGKILL
         let status = child.wait().unwrap();
-        let listed = check_store(&coracle, &parsed, &format!("kill after {delay:?}"));
+        let when = format!("kill after {delay:?}");
+        let listed = check_store(&coracle, &parsed, &when);
         if status.success() {
             completed_early += 1;
-            assert!(listed, "a pull that finished lists its image");
+            assert!(listed, "{when}: a pull that finished lists its image");
         }
+        let out = coracle.ok(&["pull", &reference]);
+        assert!(
+            out.contains(built.manifest.as_str()),
+            "{when}: second pull: {out}"
+        );
+        assert!(
+            check_store(&coracle, &parsed, &format!("{when}, second pull")),
+            "{when}: the second pull lists the image"
+        );
     }
     eprintln!("full pull {full:?}; {completed_early}/{steps} pulls finished before their kill");
-
-    let out = coracle.ok(&["pull", &reference]);
-    assert!(out.contains(built.manifest.as_str()));
-    assert!(
-        check_store(&coracle, &parsed, "after the last pull"),
-        "the last pull lists the image"
-    );
 }

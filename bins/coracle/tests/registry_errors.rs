@@ -1,6 +1,6 @@
 //! Failures a user must be told about in one line, with nothing partial left in the store:
 //! a registry that is down, a hostile registry serving a blob that does not match its
-//! digest (and bad JSON), reached through the bearer-token flow.
+//! digest (and bad JSON), reached through the bearer-token flow; a dropped download is retried.
 
 mod registry_support;
 
@@ -48,6 +48,7 @@ fn hostile_routes() -> (HashMap<String, Route>, Digest, Digest) {
     let r = |ct, body| Route {
         content_type: ct,
         body,
+        truncate_first: false,
     };
     routes.insert("/v2/evil/app/manifests/1".into(), r(MANIFEST, manifest));
     routes.insert(
@@ -137,4 +138,56 @@ fn bad_json_names_the_document() {
         "{err}"
     );
     assert!(coracle.blob_files().is_empty());
+}
+
+#[test]
+fn a_dropped_download_is_retried() {
+    let (mut routes, _, good) = hostile_routes();
+    // The good layer's first download is cut in half; the manifest points at good blobs only.
+    routes
+        .get_mut(&format!("/v2/evil/app/blobs/{good}"))
+        .unwrap()
+        .truncate_first = true;
+    // An uncompressed layer's diff_id is its digest.
+    let cfg = serde_json::to_vec(&json!({"architecture": "amd64", "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": [good.as_str()]}}))
+    .unwrap();
+    routes.insert(
+        format!("/v2/evil/app/blobs/{}", Digest::of(&cfg)),
+        Route {
+            content_type: "application/octet-stream",
+            body: cfg.clone(),
+            truncate_first: false,
+        },
+    );
+    let body = b"a good layer".to_vec();
+    let manifest = serde_json::to_vec(&json!({
+        "schemaVersion": 2, "mediaType": MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": Digest::of(&cfg).as_str(), "size": cfg.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": good.as_str(), "size": body.len()}],
+    }))
+    .unwrap();
+    routes.insert(
+        "/v2/evil/app/manifests/2".into(),
+        Route {
+            content_type: MANIFEST,
+            body: manifest,
+            truncate_first: false,
+        },
+    );
+    let fake = Fake::start(routes);
+    let work = TempDir::new("retry");
+    let coracle = Coracle::new(work.path());
+    let out = coracle.ok(&["pull", &format!("{}/evil/app:2", fake.host)]);
+    assert!(out.starts_with("sha256:"), "{out}");
+    let gets = fake
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.starts_with(&format!("GET /v2/evil/app/blobs/{good}")))
+        .count();
+    assert_eq!(gets, 2, "one cut download, one retry");
+    assert!(coracle.blob_files().contains(&good.hex().to_string()));
+    assert!(coracle.ok(&["image", "fsck"]).starts_with("clean"));
 }

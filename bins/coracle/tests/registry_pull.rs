@@ -223,3 +223,69 @@ fn https_registry_with_a_self_signed_certificate() {
     ]);
     assert!(out.contains(built.manifest.as_str()), "{out}");
 }
+
+#[test]
+fn plain_http_elsewhere_than_loopback_needs_tls_verify_false() {
+    let Some(ip) = registry_support::global_ipv4() else {
+        eprintln!(
+            "SKIPPED: this machine has no global IPv4 address to serve a non-loopback registry on"
+        );
+        return;
+    };
+    let reg = Registry::start_on(&ip);
+    let work = TempDir::new("insecure");
+    let built = push_single(work.path(), &reg.reference("plain/app:1"), "insecure");
+    let coracle = Coracle::new(work.path());
+    // Not loopback: HTTPS with verified certificates only, and this registry speaks plain HTTP.
+    let err = coracle.fails(&["pull", &reg.reference("plain/app:1")]);
+    assert!(
+        err.contains(&format!("registry {} is unreachable", reg.host)),
+        "{err}"
+    );
+    assert!(coracle.blob_files().is_empty());
+    let out = coracle.ok(&["pull", "--tls-verify=false", &reg.reference("plain/app:1")]);
+    assert!(out.contains(built.manifest.as_str()), "{out}");
+    let err = coracle.fails(&[
+        "push",
+        &reg.reference("plain/app:1"),
+        &reg.reference("plain/copy:1"),
+    ]);
+    assert!(err.contains("unreachable"), "{err}");
+    coracle.ok(&[
+        "push",
+        "--tls-verify=false",
+        &reg.reference("plain/app:1"),
+        &reg.reference("plain/copy:1"),
+    ]);
+}
+
+#[test]
+fn concurrent_pulls_into_one_store() {
+    let reg = Registry::start();
+    let work = TempDir::new("concurrent");
+    let built = push_single(work.path(), &reg.reference("conc/app:1"), "concurrent");
+    let coracle = Coracle::new(work.path());
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            coracle
+                .cmd()
+                .args(["pull", &reg.reference("conc/app:1")])
+                .stderr(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains(built.manifest.as_str()));
+    }
+    assert!(coracle.ok(&["image", "fsck"]).starts_with("clean"));
+    let listed = coracle.ok(&["images", "--format", "json"]);
+    assert_eq!(listed.matches("conc/app").count(), 1, "{listed}");
+}

@@ -109,6 +109,14 @@ fn chunked_upload_to_another_registry_and_push_by_digest() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(seen_by_skopeo(&dest).0, built.manifest);
+    let patches = other
+        .log()
+        .matches("\"PATCH /v2/b/img/blobs/uploads/")
+        .count();
+    assert!(
+        patches > 10,
+        "the busybox layer went up in chunks: {patches} PATCH requests"
+    );
 
     // skopeo copies it out to an OCI layout: the blobs are byte for byte ours.
     let copy = work.path().join("copy");
@@ -141,4 +149,50 @@ fn pushing_an_unknown_image_is_named() {
     let coracle = Coracle::new(work.path());
     let err = coracle.fails(&["push", &reg.reference("never/pulled:1")]);
     assert!(err.contains("never/pulled:1"), "{err}");
+}
+
+#[test]
+fn docker_schema2_images_round_trip() {
+    let reg = Registry::start();
+    let work = TempDir::new("v2s2");
+    let coracle = Coracle::new(work.path());
+    let rootfs = oci::busybox_rootfs(work.path(), Path::new("/bin/busybox"));
+    coracle.ok(&[
+        "import",
+        rootfs.to_str().unwrap(),
+        &reg.reference("oci/img:1"),
+    ]);
+    coracle.ok(&["push", &reg.reference("oci/img:1")]);
+    // skopeo converts it to Docker's v2 schema 2 media types on the way to another repository.
+    let mut c = std::process::Command::new("skopeo");
+    c.args([
+        "copy",
+        "--quiet",
+        "--format",
+        "v2s2",
+        "--src-tls-verify=false",
+        "--dest-tls-verify=false",
+    ]);
+    registry_support::run_ok(
+        c.arg(format!("docker://{}", reg.reference("oci/img:1")))
+            .arg(format!("docker://{}", reg.reference("docker/img:1"))),
+    );
+    let raw = skopeo_raw(&reg.reference("docker/img:1"));
+    let manifest: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+    assert_eq!(
+        manifest["mediaType"],
+        "application/vnd.docker.distribution.manifest.v2+json"
+    );
+
+    let fresh = Coracle::new(&work.path().join("fresh"));
+    let out = fresh.ok(&["pull", &reg.reference("docker/img:1")]);
+    assert!(out.contains(Digest::of(&raw).as_str()), "{out}");
+    // Pushed back as it is: same bytes, same media type, same digest.
+    let out = fresh.ok(&[
+        "push",
+        &reg.reference("docker/img:1"),
+        &reg.reference("docker/again:1"),
+    ]);
+    assert!(out.contains(Digest::of(&raw).as_str()), "{out}");
+    assert_eq!(skopeo_raw(&reg.reference("docker/again:1")), raw);
 }

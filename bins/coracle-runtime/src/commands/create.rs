@@ -5,7 +5,7 @@ use runtime::container::{self, CreateOptions, Runtime};
 use runtime::Result;
 
 pub fn run(cli: &Cli, rt: &Runtime, args: &CreateArgs) -> Result<i32> {
-    super::refuse_unsupported(cli)?;
+    super::check_systemd_cgroup(cli)?;
     container::create(rt, &args.id, &options(cli, args))?;
     Ok(0)
 }
@@ -18,6 +18,7 @@ pub fn options(cli: &Cli, args: &CreateArgs) -> CreateOptions {
         no_pivot: args.no_pivot,
         no_new_keyring: args.no_new_keyring,
         preserve_fds: args.preserve_fds,
+        systemd_cgroup: cli.systemd_cgroup,
         rootless: match cli.rootless {
             Rootless::Auto => None,
             Rootless::True => Some(true),

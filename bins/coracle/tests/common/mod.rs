@@ -105,6 +105,24 @@ impl Env {
     }
 }
 
+/// Whatever a failed test left mounted under its dir (bundles) is detached, so the temp dir
+/// can go.
+impl Drop for Env {
+    fn drop(&mut self) {
+        let prefix = format!("{}/", self.dir.path().display());
+        let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        let mut points: Vec<&str> = info
+            .lines()
+            .filter_map(|l| l.split(' ').nth(4))
+            .filter(|p| p.starts_with(&prefix))
+            .collect();
+        points.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        for p in points {
+            let _ = Command::new("umount").arg("-l").arg(p).status();
+        }
+    }
+}
+
 /// A minimal root: /bin/busybox with applet links, /etc/passwd and /etc/group (root and a
 /// `daemon` user 1:1 who is also in group `extra` 4242), /tmp (1777).
 pub fn busybox_rootfs(dir: &Path) {

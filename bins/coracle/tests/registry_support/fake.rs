@@ -14,6 +14,8 @@ pub const TOKEN: &str = "fake-token-123";
 pub struct Route {
     pub content_type: &'static str,
     pub body: Vec<u8>,
+    /// The first GET gets half the body, then the connection closes (a dropped download).
+    pub truncate_first: bool,
 }
 
 pub struct Fake {
@@ -115,7 +117,24 @@ fn serve(
     if path == "/v2/" {
         return respond(&mut conn, 200, "application/json", &[], b"{}");
     }
+    let earlier = format!("{method} {target} ");
+    let first = !log
+        .lock()
+        .unwrap()
+        .iter()
+        .rev()
+        .skip(1)
+        .any(|l| l.starts_with(&earlier));
     match routes.get(&path) {
+        Some(r) if r.truncate_first && first && method == "GET" => {
+            let head = format!(
+                "HTTP/1.1 200 X\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                r.content_type,
+                r.body.len()
+            );
+            conn.write_all(head.as_bytes())?;
+            conn.write_all(&r.body[..r.body.len() / 2])
+        }
         Some(r) => respond(
             &mut conn,
             200,

@@ -105,8 +105,21 @@ impl Registry {
 
     /// A registry with this `auth:` section (YAML, may be empty) in its config.
     pub fn start_in(dir: TempDir, auth: &str, tls: bool) -> Registry {
-        let port = free_port();
-        let host = format!("127.0.0.1:{port}");
+        Registry::start_at("127.0.0.1", dir, auth, tls)
+    }
+
+    /// A plain-HTTP registry without auth listening on `ip` (not loopback: the TLS rules differ).
+    pub fn start_on(ip: &str) -> Registry {
+        Registry::start_at(ip, TempDir::new("registry"), "", false)
+    }
+
+    fn start_at(ip: &str, dir: TempDir, auth: &str, tls: bool) -> Registry {
+        let port = TcpListener::bind((ip, 0))
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let host = format!("{ip}:{port}");
         let mut tls_config = String::new();
         if tls {
             let (cert, key) = self_signed(dir.path(), "tls");
@@ -117,7 +130,7 @@ impl Registry {
             );
         }
         let config = format!(
-            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n  secret: coracle-test\n{tls_config}{auth}",
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n  secret: coracle-test\n{tls_config}{auth}",
             dir.path().join("data").display()
         );
         let config_path = dir.path().join("config.yml");
@@ -140,6 +153,11 @@ impl Registry {
             std::fs::read_to_string(reg.dir.path().join("registry.log")).unwrap_or_default()
         );
         reg
+    }
+
+    /// The registry's log (access log included): what requests it served.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
     }
 
     pub fn reference(&self, repo_tag: &str) -> String {
@@ -332,4 +350,18 @@ pub fn pem_der(path: &Path) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD
         .decode(body)
         .unwrap()
+}
+
+/// A global (non-loopback) IPv4 address of this machine, if it has one.
+pub fn global_ipv4() -> Option<String> {
+    let out = Command::new("ip")
+        .args(["-4", "-o", "addr", "show", "scope", "global"])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let word = text
+        .split_whitespace()
+        .skip_while(|w| *w != "inet")
+        .nth(1)?;
+    Some(word.split('/').next()?.to_string())
 }

@@ -126,3 +126,6 @@ pub fn host_platform_matches(p: &oci_spec::image::Platform) -> bool {
     };
     p.os().to_string() == "linux" && p.architecture().to_string() == arch
 }
+
+#[cfg(test)]
+mod tests;

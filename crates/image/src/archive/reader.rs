@@ -131,3 +131,58 @@ fn resolve_dots(p: &str) -> String {
     }
     out.join("/")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(
+        b: &mut tar::Builder<Vec<u8>>,
+        kind: tar::EntryType,
+        name: &str,
+        link: &str,
+        data: &[u8],
+    ) {
+        let mut h = tar::Header::new_ustar();
+        h.set_entry_type(kind);
+        h.set_mode(0o644);
+        h.set_size(data.len() as u64);
+        if !link.is_empty() {
+            h.set_link_name(link).unwrap();
+        }
+        b.append_data(&mut h, name, data).unwrap();
+    }
+
+    #[test]
+    fn members_by_name_and_through_links() {
+        let mut b = tar::Builder::new(Vec::new());
+        member(
+            &mut b,
+            tar::EntryType::Regular,
+            "./a/layer.tar",
+            "",
+            b"layer bytes",
+        );
+        member(
+            &mut b,
+            tar::EntryType::Symlink,
+            "b/layer.tar",
+            "../a/layer.tar",
+            b"",
+        );
+        member(&mut b, tar::EntryType::Link, "c.tar", "a/layer.tar", b"");
+        member(&mut b, tar::EntryType::Regular, "manifest.json", "", b"[]");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.tar");
+        std::fs::write(&path, b.into_inner().unwrap()).unwrap();
+        let idx = TarIndex::open(&path).unwrap();
+        for name in ["a/layer.tar", "./a/layer.tar", "b/layer.tar", "c.tar"] {
+            assert_eq!(idx.read(name).unwrap(), b"layer bytes", "{name}");
+        }
+        assert_eq!(idx.read("manifest.json").unwrap(), b"[]");
+        let e = idx.read("nothere").unwrap_err().to_string();
+        assert!(e.contains("x.tar") && e.contains("nothere"), "{e}");
+        std::fs::write(&path, b"not a tar at all").unwrap();
+        assert!(TarIndex::open(&path).is_err());
+    }
+}

@@ -13,6 +13,10 @@ const CHUNK: usize = 256 * 1024;
 /// Progress is reported at most once a MiB, to keep terminals calm.
 const REPORT_EVERY: u64 = 1 << 20;
 
+/// Attempts per blob: a dropped connection or a 5xx is retried (from the start: the failed
+/// attempt's writer is dropped, leaving nothing); a digest or size mismatch never is.
+const ATTEMPTS: u32 = 3;
+
 /// Fetches `desc` from `repository` into `store` unless it is there already.
 pub fn fetch(
     client: &Client,
@@ -36,6 +40,34 @@ pub fn fetch(
         });
         return Ok(());
     }
+    let mut attempt = 1;
+    loop {
+        match fetch_once(client, repository, desc, store, progress) {
+            Err(e) if attempt < ATTEMPTS && transient(&e) => {
+                std::thread::sleep(std::time::Duration::from_millis(200 * u64::from(attempt)));
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn transient(e: &Error) -> bool {
+    match e {
+        Error::Unreachable { .. } | Error::Io { .. } => true,
+        Error::Status { status, .. } => *status >= 500,
+        _ => false,
+    }
+}
+
+fn fetch_once(
+    client: &Client,
+    repository: &str,
+    desc: &Descriptor,
+    store: &Store,
+    progress: &dyn Progress,
+) -> Result<()> {
+    let digest = &desc.digest;
     let source_name = format!("{}/{repository}", client.host());
     let scopes = [format!("repository:{repository}:pull")];
     let resp = client.request(
@@ -96,9 +128,10 @@ fn copy(
                 ))
             }
         };
+        // Not `Io`: a store that cannot write is not worth a retry.
         writer
             .write_all(&buf[..n])
-            .map_err(|e| Error::io(format!("blob {digest}: writing to the store"), e))?;
+            .map_err(|e| Error::Store(format!("blob {digest}: writing to the store: {e}")))?;
         done += n as u64;
         if done - reported >= REPORT_EVERY {
             progress.event(Event::Bytes { digest, done });

@@ -77,11 +77,16 @@ impl Client {
             200..=299 => Auth::Anonymous,
             401 => auth_from(&challenges(&resp), host)?,
             status => {
+                let detail = if status >= 500 {
+                    "server error"
+                } else {
+                    "not a distribution (v2) registry"
+                };
                 return Err(Error::Status {
                     what: format!("{host}/v2/"),
                     status,
-                    detail: "not a distribution (v2) registry".into(),
-                })
+                    detail: detail.into(),
+                });
             }
         };
         Ok(Client {

@@ -263,3 +263,38 @@ fn layers_are_unpacked_once_and_shared() {
     );
     assert!(tmp_is_empty(dir.path()));
 }
+
+#[test]
+fn a_dropped_batch_takes_its_blobs_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let kept = put_test_image(&store, &[b"shared layer"]);
+    store
+        .set_ref(&Reference::parse("kept").unwrap(), &kept)
+        .unwrap();
+    {
+        let mut batch = Batch::new(&store);
+        batch.put_blob(b"new layer", None).unwrap();
+        batch.put_blob(b"shared layer", None).unwrap(); // rewritten, but a reference needs it
+                                                        // dropped without commit: a failed load
+    }
+    assert!(!store.has_blob(&Digest::of(b"new layer")));
+    assert!(
+        store.has_blob(&Digest::of(b"shared layer")),
+        "a referenced blob survives"
+    );
+    let mut batch = Batch::new(&store);
+    let d = batch.put_blob(b"layer", None).unwrap();
+    let nl = NewLayer {
+        digest: d.clone(),
+        size: 5,
+        media_type: "application/vnd.oci.image.layer.v1.tar".into(),
+    };
+    let cfg = serde_json::to_vec(&config_for(std::slice::from_ref(&d))).unwrap();
+    let t = batch.put_image_raw(&cfg, &[nl]).unwrap();
+    batch
+        .commit(&[(Reference::parse("new").unwrap(), t)])
+        .unwrap();
+    assert!(store.has_blob(&d), "a committed batch keeps its blobs");
+    assert_eq!(store.refs().unwrap().len(), 2);
+}

@@ -21,6 +21,7 @@ use std::io::Read;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use rustix::fs::{fsetxattr, openat, FileType, Mode, OFlags, XattrFlags};
 use rustix::io::Errno;
@@ -84,6 +85,7 @@ pub fn apply_layer(layer: impl Read, target: &Path, opts: &Options) -> Result<Di
         opts,
         created: HashSet::new(),
         dirs: Vec::new(),
+        cache: None,
         chown: rustix::process::geteuid().is_root(),
     };
     {
@@ -110,6 +112,9 @@ struct State<'a> {
     created: HashSet<EntryPath>,
     /// Directory mtimes, set last (their children change them).
     dirs: Vec<(EntryPath, i64)>,
+    /// The last parent dir opened (entries come grouped by directory): saves a walk from the
+    /// root per entry. Dropped whenever anything is removed, so it never names a replaced dir.
+    cache: Option<(Vec<Vec<u8>>, Rc<OwnedFd>)>,
     chown: bool,
 }
 
@@ -141,7 +146,7 @@ impl State<'_> {
             self.dirs.push((path, meta.mtime));
             return Ok(());
         };
-        let parent = open_parent(&self.root, parent_comps, true, &shown)?;
+        let parent = self.parent_fd(parent_comps, &shown)?;
         let name_bytes = name.as_bytes();
         if name_bytes.starts_with(WH_PREFIX) {
             return self.whiteout(
@@ -153,7 +158,10 @@ impl State<'_> {
         }
         match type_at(&parent, name).map_err(|e| io_err(&shown, e))? {
             Some(FileType::Directory) if kind == EntryType::Directory => {}
-            Some(_) => remove_all_at(&parent, name).map_err(|e| io_err(&shown, e))?,
+            Some(_) => {
+                self.cache = None;
+                remove_all_at(&parent, name).map_err(|e| io_err(&shown, e))?
+            }
             None => {}
         }
         match kind {
@@ -195,6 +203,17 @@ impl State<'_> {
         Ok(())
     }
 
+    fn parent_fd(&mut self, comps: &[Vec<u8>], shown: &str) -> Result<Rc<OwnedFd>> {
+        if let Some((path, fd)) = &self.cache {
+            if path.as_slice() == comps {
+                return Ok(fd.clone());
+            }
+        }
+        let fd = Rc::new(open_parent(&self.root, comps, true, shown)?);
+        self.cache = Some((comps.to_vec(), fd.clone()));
+        Ok(fd)
+    }
+
     fn whiteout(
         &mut self,
         parent: &OwnedFd,
@@ -202,6 +221,7 @@ impl State<'_> {
         name: &[u8],
         shown: &str,
     ) -> Result<()> {
+        self.cache = None;
         if name == WH_OPAQUE {
             return match self.opts.whiteouts {
                 Whiteouts::Overlay => {

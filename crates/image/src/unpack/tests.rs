@@ -348,3 +348,35 @@ fn hostile_layers_are_refused() {
         }
     }
 }
+
+/// A cached parent must not outlive its directory: a dir replaced by a symlink is refused as a
+/// parent afterwards, and a dir removed by a whiteout is made anew.
+#[test]
+fn replaced_parents_are_walked_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (target, outside) = (dir.path().join("t"), dir.path().join("outside"));
+    std::fs::create_dir_all(&target).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    let layer = tarball(&[
+        E::Dir("a/"),
+        E::File("a/f", b"1", 0o644),
+        E::Symlink("a", "../outside"),
+        E::File("a/g", b"2", 0o644),
+    ]);
+    let err = apply(&target, &layer, Whiteouts::Apply).unwrap_err();
+    assert!(
+        matches!(&err, Error::UnsafeEntry { entry, .. } if entry == "a/g"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+
+    let target2 = dir.path().join("t2");
+    std::fs::create_dir_all(&target2).unwrap();
+    let layer = tarball(&[
+        E::File("d/x", b"1", 0o644),
+        E::File(".wh.d", b"", 0o644),
+        E::File("d/y", b"2", 0o644),
+    ]);
+    apply(&target2, &layer, Whiteouts::Apply).unwrap();
+    assert!(!target2.join("d/x").exists() && target2.join("d/y").exists());
+}
