@@ -208,7 +208,7 @@ fn create_then_start_and_start_again_after_the_exit() {
 }
 
 #[test]
-fn detached_rm_container_removes_itself() {
+fn detached_rm_container_removes_itself_and_wait_still_gets_its_code() {
     let env = env();
     let id = env
         .ok(&[
@@ -220,10 +220,11 @@ fn detached_rm_container_removes_itself() {
             IMAGE,
             "sh",
             "-c",
-            "exit 0",
+            "sleep 1; exit 6",
         ])
         .trim()
         .to_string();
+    assert_eq!(env.ok(&["wait", &id]).trim(), "6");
     wait_until("the --rm container gone", || ids(&env).is_empty());
     assert_gone(&env, &id);
     assert_store_empty(&env);

@@ -438,6 +438,9 @@ fn finish(engine: &Engine, id: &str, code: i32, auto_remove: bool) -> Result<()>
     if let Err(e) = engine.networks().detach(id) {
         problems.push(e.to_string());
     }
+    // The exit code also goes into the monitor's lock file: a `wait` holds that file open, so
+    // it can read the code even after a `--rm` container is gone.
+    let _ = std::fs::write(engine.container_dir(id).join(LOCK), code.to_string());
     let lock = record::lock(engine)?;
     if auto_remove {
         return ops::remove_files(engine, id, &lock);

@@ -151,8 +151,10 @@ pub fn start(rec: &Record, mut monitor: Command, attach: bool, stdin: bool) -> R
 }
 
 /// Wait until the container's monitor is gone (`None` timeout: forever). Returns false on
-/// timeout; the waiting thread stays until the monitor goes (the caller then kills).
-pub struct MonitorWait(mpsc::Receiver<()>);
+/// timeout; the waiting thread stays until the monitor goes (the caller then kills). When it
+/// is gone, the exit code it left in its lock file (read through our fd: also after `--rm`
+/// removed the directory).
+pub struct MonitorWait(mpsc::Receiver<Option<i32>>, std::cell::Cell<Option<i32>>);
 
 impl MonitorWait {
     pub fn new(engine: &Engine, id: &str) -> Result<MonitorWait> {
@@ -167,23 +169,34 @@ impl MonitorWait {
         {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let _ = tx.send(());
-                return Ok(MonitorWait(rx));
+                let _ = tx.send(None);
+                return Ok(MonitorWait(rx, Default::default()));
             }
             Err(e) => return Err(io_err(&path)(e)),
         };
         std::thread::spawn(move || {
             let _ = sys::fd::flock_exclusive(f.as_fd());
-            let _ = tx.send(());
+            let mut text = String::new();
+            let _ = (&f).read_to_string(&mut text);
+            let _ = tx.send(text.trim().parse().ok());
         });
-        Ok(MonitorWait(rx))
+        Ok(MonitorWait(rx, Default::default()))
     }
 
     pub fn wait(&self, timeout: Option<Duration>) -> bool {
-        match timeout {
-            Some(t) => self.0.recv_timeout(t).is_ok(),
-            None => self.0.recv().is_ok(),
+        let got = match timeout {
+            Some(t) => self.0.recv_timeout(t).ok(),
+            None => self.0.recv().ok(),
+        };
+        if let Some(code) = got {
+            self.1.set(code);
         }
+        got.is_some()
+    }
+
+    /// The exit code the monitor left (after a successful [`MonitorWait::wait`]).
+    pub fn exit_code(&self) -> Option<i32> {
+        self.1.get()
     }
 }
 
@@ -243,10 +256,13 @@ pub fn rm(engine: &Engine, rec: &Record, force: bool) -> Result<()> {
 
 /// `wait`: block until the container has exited; its exit code.
 pub fn wait(engine: &Engine, rec: &Record) -> Result<i32> {
-    MonitorWait::new(engine, &rec.id)?.wait(None);
-    match record::load(engine, &rec.id) {
-        Ok(r) => Ok(r.exit_code),
-        Err(e) => Err(e),
+    let waiter = MonitorWait::new(engine, &rec.id)?;
+    waiter.wait(None);
+    match (record::load(engine, &rec.id), waiter.exit_code()) {
+        (Ok(r), _) => Ok(r.exit_code),
+        // Removed by its monitor (--rm): the code it left for us.
+        (Err(Error::NoSuchContainer(_)), Some(code)) => Ok(code),
+        (Err(e), _) => Err(e),
     }
 }
 
