@@ -126,6 +126,9 @@ pub struct CreateArgs {
     /// The container reads our stdin (foreground `run` only).
     #[arg(short = 'i', long)]
     pub interactive: bool,
+    /// Give the container a pty (output then comes as one stream).
+    #[arg(short = 't', long)]
+    pub tty: bool,
     #[arg(long)]
     pub name: Option<String>,
     /// KEY=VALUE, or KEY to pass the caller's value.
@@ -179,8 +182,6 @@ pub struct CreateArgs {
 /// naming it, never silently ignored.
 #[derive(Args)]
 pub struct Unsupported {
-    #[arg(short = 't', long, hide = true)]
-    pub tty: bool,
     #[arg(long, hide = true)]
     pub tmpfs: Vec<String>,
     #[arg(long, hide = true)]
@@ -201,7 +202,6 @@ impl Unsupported {
     /// The first flag given that is not supported yet.
     pub fn first(&self) -> Option<&'static str> {
         [
-            (self.tty, "-t/--tty"),
             (!self.tmpfs.is_empty(), "--tmpfs"),
             (!self.mount.is_empty(), "--mount"),
             (self.restart.is_some(), "--restart"),

@@ -242,7 +242,6 @@ fn bad_input_is_one_error_line_exit_125_and_nothing_left() {
         ),
         (vec!["run", "-w", "relative", IMAGE, "true"], "-w"),
         (vec!["run", "--tmpfs", "/x", IMAGE, "true"], "--tmpfs"),
-        (vec!["run", "-it", IMAGE, "true"], "-t/--tty"),
         (vec!["run", "-d", "-i", IMAGE, "true"], "-i with -d"),
         (vec!["create", "-i", IMAGE, "true"], "-i"),
         (
@@ -384,4 +383,80 @@ fn a_named_volume_is_made_on_first_use_and_survives_rm() {
     ]);
     assert_eq!(stdout(&out), "kept\n", "{}", stderr(&out));
     assert_store_empty(&env);
+}
+
+#[test]
+fn run_t_gives_the_container_a_pty_and_it_reads_our_stdin() {
+    use std::io::Write;
+    let env = env();
+    let out = env.output(&[
+        "run",
+        "--rm",
+        "-t",
+        "--network",
+        "none",
+        IMAGE,
+        "sh",
+        "-c",
+        "tty; echo $TERM; test -t 0 && echo stdin-is-tty; exit 2",
+    ]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert_eq!(stdout(&out), "/dev/pts/0\r\nxterm\r\nstdin-is-tty\r\n");
+    let mut c = env
+        .cmd(&[
+            "run",
+            "--rm",
+            "-i",
+            "-t",
+            "--network",
+            "none",
+            IMAGE,
+            "sh",
+            "-c",
+            "read x; echo got $x",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    c.stdin.as_mut().unwrap().write_all(b"hello\n").unwrap();
+    let out = c.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    // The pty echoes the input, then the answer, with the tty's \r\n.
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "hello\r\ngot hello\r\n"
+    );
+    // Detached with a pty: the output is in the log, as one stream.
+    let id = env
+        .ok(&[
+            "run",
+            "-d",
+            "-t",
+            "--network",
+            "none",
+            IMAGE,
+            "sh",
+            "-c",
+            "echo to-err >&2",
+        ])
+        .trim()
+        .to_string();
+    assert_eq!(env.ok(&["wait", &id]).trim(), "0");
+    let logs = env.output(&["logs", &id]);
+    assert_eq!(
+        (stdout(&logs).as_str(), stderr(&logs).as_str()),
+        ("to-err\r\n", "")
+    );
+    env.ok(&["rm", &id]);
+    assert_store_empty(&env);
+    let leftover = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .any(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(&format!("coracle-console-{}", &id[..12]))
+        });
+    assert!(!leftover, "console socket left in the temp dir");
 }

@@ -48,5 +48,6 @@ pub fn request(a: &CreateArgs) -> Result<Request> {
         cap_add: a.cap_add.clone(),
         cap_drop: a.cap_drop.clone(),
         auto_remove: a.rm,
+        tty: a.tty,
     })
 }

@@ -32,7 +32,8 @@ pub fn run(engine: &Engine, args: &RunArgs) -> i32 {
                 out!("{}", rec.id);
                 return 0;
             }
-            ops::wait_foreground(engine, &rec, child)
+            let raw = args.create.tty && args.create.interactive;
+            ops::wait_foreground(engine, &rec, child, raw)
         }
         Err(e) => {
             if let Ok(lock) = record::lock(engine) {

@@ -112,6 +112,8 @@ struct Started {
     err: OwnedFd,
     sigfd: OwnedFd,
     attach: Option<(OwnedFd, OwnedFd)>,
+    /// `-it`: the caller's stdin, copied to the pty master.
+    input: Option<(OwnedFd, OwnedFd)>,
     auto_remove: bool,
 }
 
@@ -175,6 +177,7 @@ fn create_and_start(
     attach: bool,
     stdin: bool,
 ) -> Result<Started> {
+    let tty = record::load(engine, id)?.request.tty;
     let io = |what: &str| {
         let what = what.to_string();
         move |e: std::io::Error| Error::Invalid(format!("monitor: {what}: {e}"))
@@ -205,12 +208,35 @@ fn create_and_start(
     }
     sys::fd::dup_onto(out_w.as_fd(), 1).map_err(io("stdout"))?;
     sys::fd::dup_onto(err_w.as_fd(), 2).map_err(io("stderr"))?;
+    // `-t`: the runtime's init makes the pty and sends its master over a console socket.
+    // (Under /tmp: a path in the container's directory is longer than sun_path allows. The
+    // runtime connects during `create`, so the file goes right after it.)
+    let console = std::env::temp_dir().join(format!(
+        "coracle-console-{}-{}.sock",
+        &id[..12],
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&console);
+    let listener = if tty {
+        Some(std::os::unix::net::UnixListener::bind(&console).map_err(io("console socket"))?)
+    } else {
+        None
+    };
+    let caller_stdin = if tty && stdin {
+        Some(sys::fd::dup_raw(0).map_err(io("stdin"))?)
+    } else {
+        None
+    };
     let rt = engine.runtime();
     let opts = runtime::container::CreateOptions {
         bundle: bundle.to_path_buf(),
+        console_socket: listener.as_ref().map(|_| console.clone()),
         ..Default::default()
     };
     let created = runtime::container::create(&rt, id, &opts);
+    if listener.is_some() {
+        let _ = std::fs::remove_file(&console);
+    }
     // Only the container keeps the write ends: EOF comes when it (and its children) are gone.
     let _ = sys::fd::dup_onto(null.as_fd(), 0);
     let _ = sys::fd::dup_onto(null.as_fd(), 1);
@@ -218,19 +244,52 @@ fn create_and_start(
     drop((out_w, err_w));
     created.map_err(|e| exec_error(e, bundle))?;
     let pid = runtime_pid(engine, id)?;
+    let master = match &listener {
+        Some(l) => match receive_master(l) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                let _ = runtime::container::delete(&rt, id, true);
+                let _ = sys::process::waitpid(pid, false);
+                return Err(io("console socket")(e));
+            }
+        },
+        None => None,
+    };
+    if let (Some(m), Some(i)) = (&master, &caller_stdin) {
+        if let Ok(ws) = sys::tty::get_winsize(i.as_fd()) {
+            let _ = sys::tty::set_winsize(m.as_fd(), &ws);
+        }
+    }
     if let Err(e) = runtime::container::start(&rt, id) {
         let _ = runtime::container::delete(&rt, id, true);
         let _ = sys::process::waitpid(pid, false);
         return Err(exec_error(e, bundle));
     }
+    let input = match (&master, caller_stdin) {
+        (Some(m), Some(i)) => Some((i, m.try_clone().map_err(io("pty"))?)),
+        _ => None,
+    };
     Ok(Started {
         pid,
-        out: out_r.into(),
+        // With a pty the container's output is what the master reads (one stream, stdout).
+        out: master.unwrap_or_else(|| out_r.into()),
         err: err_r.into(),
         sigfd,
         attach,
+        input,
         auto_remove: false,
     })
+}
+
+/// The pty master the init sends over the console socket (SCM_RIGHTS; the payload is the
+/// slave's name).
+fn receive_master(l: &std::os::unix::net::UnixListener) -> std::io::Result<OwnedFd> {
+    let (conn, _) = l.accept()?;
+    let mut buf = [0u8; 4096];
+    match sys::fd::recv_with_fd(conn.as_fd(), &mut buf)? {
+        (_, Some(fd)) => Ok(fd),
+        (_, None) => Err(std::io::Error::other("no pty master received")),
+    }
 }
 
 fn runtime_pid(engine: &Engine, id: &str) -> Result<i32> {
@@ -284,8 +343,8 @@ fn reexec(engine: &Engine, id: &str, st: &Started, lock: &File) -> std::io::Erro
         st.sigfd.as_fd(),
         lock.as_fd(),
     ];
-    if let Some((o, e)) = &st.attach {
-        fds.extend([o.as_fd(), e.as_fd()]);
+    for (a, b) in st.attach.iter().chain(st.input.iter()) {
+        fds.extend([a.as_fd(), b.as_fd()]);
     }
     for fd in &fds {
         if let Err(e) = sys::fd::clear_cloexec(*fd) {
@@ -300,7 +359,15 @@ fn reexec(engine: &Engine, id: &str, st: &Started, lock: &File) -> std::io::Erro
         st.pid.to_string().into(),
         u8::from(st.auto_remove).to_string().into(),
     ];
-    args.extend(fds.iter().map(|f| f.as_raw_fd().to_string().into_bytes()));
+    let mut numbers: Vec<String> = fds.iter().map(|f| f.as_raw_fd().to_string()).collect();
+    // Absent pairs are "-": attach at 8-9, input at 10-11.
+    if st.attach.is_none() {
+        numbers.splice(4..4, ["-".to_string(), "-".to_string()]);
+    }
+    if st.input.is_none() {
+        numbers.extend(["-".to_string(), "-".to_string()]);
+    }
+    args.extend(numbers.into_iter().map(String::into_bytes));
     let args: Vec<CString> = args
         .into_iter()
         .filter_map(|a| CString::new(a).ok())
@@ -320,7 +387,8 @@ fn reexec(engine: &Engine, id: &str, st: &Started, lock: &File) -> std::io::Erro
     err
 }
 
-/// The relay mode's entry point: `ROOT ID PID AUTO_REMOVE OUT ERR SIGFD LOCK [AOUT AERR]`.
+/// The relay mode's entry point: `ROOT ID PID AUTO_REMOVE OUT ERR SIGFD LOCK AOUT AERR IN
+/// PTY` (fd numbers; `-` for an absent pair).
 pub fn relay_main(args: &[String]) -> i32 {
     let num = |i: usize| args.get(i).and_then(|a| a.parse::<i32>().ok());
     let take = |i: usize| {
@@ -341,6 +409,10 @@ pub fn relay_main(args: &[String]) -> i32 {
         (Some(o), Some(e)) => Some((o, e)),
         _ => None,
     };
+    let input = match (take(10), take(11)) {
+        (Some(i), Some(m)) => Some((i, m)),
+        _ => None,
+    };
     let engine = Engine::new(root);
     let st = Started {
         pid,
@@ -348,6 +420,7 @@ pub fn relay_main(args: &[String]) -> i32 {
         err,
         sigfd,
         attach,
+        input,
         auto_remove: auto == 1,
     };
     let code = match relay(&engine, id, st) {
@@ -366,6 +439,7 @@ fn relay(engine: &Engine, id: &str, st: Started) -> Result<i32> {
     let log_path = engine.container_dir(id).join(LOG);
     let mut log = super::logs::Writer::open(&log_path)?;
     let mut open = [true, true];
+    let mut input_open = st.input.is_some();
     let mut exit: Option<Exit> = None;
     let mut buf = vec![0u8; 32 * 1024];
     while open[0] || open[1] || exit.is_none() {
@@ -378,6 +452,13 @@ fn relay(engine: &Engine, id: &str, st: Started) -> Result<i32> {
                 st.err.as_fd()
             });
         }
+        let input_at = match (&st.input, input_open && exit.is_none()) {
+            (Some((from, _)), true) => {
+                fds.push(from.as_fd());
+                Some(fds.len() - 1)
+            }
+            _ => None,
+        };
         // Once the init is gone its pid namespace is torn down and the pipes close at once;
         // the timeout only guards against a writer that escaped it (a shared pid namespace).
         let timeout = if exit.is_some() { 2000 } else { -1 };
@@ -403,6 +484,16 @@ fn relay(engine: &Engine, id: &str, st: Started) -> Result<i32> {
                         let to = if s == 0 { o.as_fd() } else { e.as_fd() };
                         // The caller may be gone (Ctrl-C): the log still gets everything.
                         let _ = sys::fd::write_all(to, &buf[..n]);
+                    }
+                }
+            }
+        }
+        if let (Some(i), Some((from, to))) = (input_at, &st.input) {
+            if ready[i] != 0 {
+                match sys::fd::read(from.as_fd(), &mut buf) {
+                    Ok(0) | Err(_) => input_open = false,
+                    Ok(n) => {
+                        let _ = sys::fd::write_all(to.as_fd(), &buf[..n]);
                     }
                 }
             }

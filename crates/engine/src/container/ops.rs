@@ -294,7 +294,10 @@ const PROXIED: &[libc::c_int] = &[
 ];
 
 /// Wait for a foreground `run`'s monitor, forwarding signals to the container; its exit code.
-pub fn wait_foreground(engine: &Engine, rec: &Record, mut monitor: Child) -> i32 {
+/// `raw`: `-it`, our terminal (if stdin is one) goes to raw mode meanwhile, so keys such as
+/// Ctrl-C reach the container's pty as bytes.
+pub fn wait_foreground(engine: &Engine, rec: &Record, mut monitor: Child, raw: bool) -> i32 {
+    let _raw = raw.then(runtime::terminal::RawMode::enter);
     let set = PROXIED
         .iter()
         .fold(sys::signal::SigSet::empty().with(libc::SIGCHLD), |s, &g| {

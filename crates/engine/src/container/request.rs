@@ -32,6 +32,9 @@ pub struct Request {
     pub cap_drop: Vec<String>,
     /// `--rm`: the monitor removes the container when it exits.
     pub auto_remove: bool,
+    /// `-t`: a pty (the runtime's console socket); output is one stream.
+    #[serde(default)]
+    pub tty: bool,
 }
 
 /// A mount from `-v`: a host path, or a named volume (`ROOT/volumes/NAME/_data`, made on

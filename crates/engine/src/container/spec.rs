@@ -61,6 +61,12 @@ pub fn apply(spec: &mut Value, req: &Request, hostname: &str, volumes: &Path) ->
             }
         }
     }
+    if req.tty {
+        p["terminal"] = json!(true);
+        if !env.iter().any(|e| e.starts_with("TERM=")) {
+            env.push("TERM=xterm".into());
+        }
+    }
     p["env"] = json!(env);
     if let Some(w) = &req.workdir {
         p["cwd"] = json!(w);
