@@ -10,7 +10,11 @@ pub fn run(engine: &Engine, args: &CreateArgs) -> i32 {
         let e = Error::Invalid("-i: only with a foreground `run` (not create) for now".into());
         return engine_fail(&e, 125);
     }
-    match request(args).and_then(|r| ops::create(engine, &r)) {
+    let made = request(args).and_then(|r| {
+        pull_missing(engine, &r.image)?;
+        ops::create(engine, &r)
+    });
+    match made {
         Ok(rec) => {
             out!("{}", rec.id);
             0
@@ -50,4 +54,31 @@ pub fn request(a: &CreateArgs) -> Result<Request> {
         auto_remove: a.rm,
         tty: a.tty,
     })
+}
+
+/// `run`/`create` of an image that is not in the store pull it first (Docker's `--pull
+/// missing`), with the stored credentials; progress on stderr. A failed pull is one error.
+pub fn pull_missing(engine: &Engine, what: &str) -> Result<()> {
+    let store = image::store::Store::open(&engine.root)?;
+    match store.resolve(what) {
+        Err(image::Error::ImageNotFound(_)) => {}
+        _ => return Ok(()),
+    }
+    drop(store);
+    let reference = image::store::Reference::parse(what)?;
+    let opts = image::registry::PullOptions {
+        platform: None,
+        tls_verify: true,
+        credentials: image::registry::login::stored_credentials(&reference.domain)
+            .map_err(|e| Error::Invalid(e.to_string()))?,
+        workers: image::registry::parallel::DEFAULT_WORKERS,
+    };
+    let store = image::store::Store::open(&engine.root)?;
+    let reporter = crate::progress::Reporter::new("Copying");
+    image::registry::pull(&reference, &opts, &store, &reporter).map_err(|e| {
+        Error::Invalid(format!(
+            "image {what} is not in the store and could not be pulled: {e}"
+        ))
+    })?;
+    Ok(())
 }
