@@ -170,6 +170,10 @@ fn rm_of_a_running_container_needs_force() {
     let out = env.output(&["rm", "busy"]);
     assert_one_error(&out, 1, "running");
     assert_eq!(env.ok(&["ps", "-q"]).trim(), &id[..12]);
+    let ps: serde_json::Value =
+        serde_json::from_str(env.ok(&["ps", "--format", "json"]).trim()).unwrap();
+    assert!(ps["Status"].as_str().unwrap().starts_with("Up "), "{ps}");
+    assert_eq!(ps["State"], "running");
     assert_eq!(env.ok(&["rm", "-f", "busy"]).trim(), "busy");
     assert_gone(&env, &id);
     assert_store_empty(&env);
@@ -201,7 +205,14 @@ fn create_then_start_and_start_again_after_the_exit() {
     let ps: serde_json::Value =
         serde_json::from_str(env.ok(&["ps", "-a", "--format", "json"]).trim()).unwrap();
     assert_eq!(ps["Names"], "again");
-    assert_eq!(ps["Status"], "Exited (0)");
+    let status = ps["Status"].as_str().unwrap();
+    assert!(
+        status.starts_with("Exited (0) ") && status.ends_with(" ago"),
+        "{status}"
+    );
+    let table = env.ok(&["ps", "-a"]);
+    assert!(table.starts_with("CONTAINER ID"), "{table}");
+    assert!(table.lines().nth(1).unwrap().ends_with("again"), "{table}");
     assert_eq!(ps["Image"], IMAGE);
     env.ok(&["rm", "again"]);
     assert_gone(&env, &id);

@@ -2,7 +2,7 @@
 
 use super::engine_fail;
 use crate::cli::PsArgs;
-use engine::container::{record, Engine, Record, Status};
+use engine::container::{logs, record, Engine, Record, Status};
 use serde_json::json;
 
 pub fn run(engine: &Engine, args: &PsArgs) -> i32 {
@@ -31,7 +31,7 @@ pub fn run(engine: &Engine, args: &PsArgs) -> i32 {
         }
     } else {
         out!(
-            "{:<14}{:<22}{:<24}{:<32}{:<16}{:<24}NAMES",
+            "{:<14}{:<22}{:<24}{:<20}{:<28}{:<24}NAMES",
             "CONTAINER ID",
             "IMAGE",
             "COMMAND",
@@ -43,11 +43,11 @@ pub fn run(engine: &Engine, args: &PsArgs) -> i32 {
             let v = row(r);
             let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
             out!(
-                "{:<14}{:<22}{:<24}{:<32}{:<16}{:<24}{}",
+                "{:<14}{:<22}{:<24}{:<20}{:<28}{:<24}{}",
                 s("ID"),
                 s("Image"),
                 s("Command"),
-                s("CreatedAt"),
+                s("RunningFor"),
                 s("Status"),
                 s("Ports"),
                 s("Names")
@@ -59,11 +59,26 @@ pub fn run(engine: &Engine, args: &PsArgs) -> i32 {
 
 /// Docker's `ps --format json` keys.
 fn row(r: &Record) -> serde_json::Value {
-    let status = match r.status() {
-        Status::Running => "Up".to_string(),
-        Status::Created => "Created".to_string(),
-        Status::Exited => format!("Exited ({})", r.exit_code),
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let ago = |t: &Option<String>| {
+        t.as_deref()
+            .and_then(logs::parse_secs)
+            .map(|s| logs::human_duration(now - s))
     };
+    let status = match r.status() {
+        Status::Running => match ago(&r.started_at) {
+            Some(d) => format!("Up {d}"),
+            None => "Up".into(),
+        },
+        Status::Created => "Created".to_string(),
+        Status::Exited => match ago(&r.finished_at) {
+            Some(d) => format!("Exited ({}) {d} ago", r.exit_code),
+            None => format!("Exited ({})", r.exit_code),
+        },
+    };
+    let created = ago(&Some(r.created.clone())).map_or_else(String::new, |d| format!("{d} ago"));
     let mut cmd = format!("\"{}\"", r.args.join(" "));
     if cmd.len() > 22 {
         cmd = format!("{}…\"", &cmd[..cmd.floor_char_boundary(20)]);
@@ -74,6 +89,7 @@ fn row(r: &Record) -> serde_json::Value {
         "Image": r.image,
         "Command": cmd,
         "CreatedAt": r.created,
+        "RunningFor": created,
         "State": r.status().as_str(),
         "Status": status,
         "Ports": r.request.ports.join(", "),

@@ -126,3 +126,52 @@ impl Reader {
         out
     }
 }
+
+/// `YYYY-MM-DDTHH:MM:SS[.frac]Z` (what [`now_nanos`] writes) -> seconds since the epoch.
+pub fn parse_secs(t: &str) -> Option<i64> {
+    let num = |r: std::ops::Range<usize>| t.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    // Days from the civil date (the inverse of image::time's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
+}
+
+/// Docker's "3 seconds", "5 minutes", "2 hours", "4 days".
+pub fn human_duration(secs: i64) -> String {
+    let s = secs.max(0);
+    match s {
+        0 => "Less than a second".into(),
+        1 => "1 second".into(),
+        2..=59 => format!("{s} seconds"),
+        60..=119 => "About a minute".into(),
+        120..=3599 => format!("{} minutes", s / 60),
+        3600..=7199 => "About an hour".into(),
+        7200..=172_799 => format!("{} hours", s / 3600),
+        _ => format!("{} days", s / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_round_trip() {
+        for secs in [0i64, 951_782_400, 1_700_000_000, 1_795_000_123] {
+            let t = image::time::rfc3339(secs);
+            assert_eq!(parse_secs(&t), Some(secs), "{t}");
+        }
+        assert_eq!(
+            parse_secs("2026-11-28T21:47:20.127785407Z"),
+            Some(1_795_902_440)
+        );
+        assert_eq!(parse_secs("garbage"), None);
+    }
+}
