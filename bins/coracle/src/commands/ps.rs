@@ -30,31 +30,50 @@ pub fn run(engine: &Engine, args: &PsArgs) -> i32 {
             out!("{}", row(r));
         }
     } else {
-        out!(
-            "{:<14}{:<22}{:<24}{:<20}{:<28}{:<24}NAMES",
-            "CONTAINER ID",
-            "IMAGE",
-            "COMMAND",
-            "CREATED",
-            "STATUS",
-            "PORTS"
-        );
-        for r in shown {
-            let v = row(r);
-            let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
-            out!(
-                "{:<14}{:<22}{:<24}{:<20}{:<28}{:<24}{}",
-                s("ID"),
-                s("Image"),
-                s("Command"),
-                s("RunningFor"),
-                s("Status"),
-                s("Ports"),
-                s("Names")
-            );
-        }
+        table(&shown);
     }
     0
+}
+
+/// Columns as wide as their widest cell, three spaces apart (Docker's tabwriter layout).
+fn table(shown: &[&Record]) {
+    const KEYS: [&str; 7] = [
+        "ID",
+        "Image",
+        "Command",
+        "RunningFor",
+        "Status",
+        "Ports",
+        "Names",
+    ];
+    let mut rows = vec![[
+        "CONTAINER ID",
+        "IMAGE",
+        "COMMAND",
+        "CREATED",
+        "STATUS",
+        "PORTS",
+        "NAMES",
+    ]
+    .map(String::from)];
+    for r in shown {
+        let v = row(r);
+        rows.push(KEYS.map(|k| v[k].as_str().unwrap_or_default().to_string()));
+    }
+    let widths: Vec<usize> = (0..KEYS.len())
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    for r in rows {
+        let mut line = String::new();
+        for (c, cell) in r.iter().enumerate() {
+            if c + 1 == r.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<w$}", w = widths[c] + 3));
+            }
+        }
+        out!("{}", line.trim_end());
+    }
 }
 
 /// Docker's `ps --format json` keys.
