@@ -354,3 +354,45 @@ fn stop_uses_the_images_stop_signal() {
     env.ok(&["rm", "usr1"]);
     assert_store_empty(&env);
 }
+
+#[test]
+fn rm_racing_start_never_leaves_half_a_container() {
+    let env = env();
+    for i in 0..4 {
+        let name = format!("race{i}");
+        let id = env
+            .ok(&[
+                "create",
+                "--name",
+                &name,
+                "--network",
+                "none",
+                IMAGE,
+                "sleep",
+                "600",
+            ])
+            .trim()
+            .to_string();
+        let mut start = env
+            .cmd(&["start", &name])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let rm = env.output(&["rm", &name]);
+        let _ = start.wait();
+        if rm.status.success() {
+            // rm won: whatever start did, nothing of the container may remain.
+            wait_until("the container gone", || !ids(&env).contains(&id));
+        } else {
+            assert!(
+                stderr(&rm).contains("running") || stderr(&rm).contains("meanwhile"),
+                "{}",
+                stderr(&rm)
+            );
+            env.ok(&["rm", "-f", &name]);
+        }
+        assert_gone(&env, &id);
+    }
+    assert_store_empty(&env);
+}

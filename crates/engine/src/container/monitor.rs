@@ -77,11 +77,22 @@ fn run(
     let dir = engine.container_dir(id);
     let lock_path = dir.join(LOCK);
     let mut ready = Some(ready);
+    // Under the records lock: `rm` (which holds it while it checks and removes) sees either
+    // this monitor's lock taken or no monitor at all.
+    let records = match record::lock(engine) {
+        Ok(l) => l,
+        Err(e) => return Err((ready, e)),
+    };
+    if let Err(e) = record::load(engine, id) {
+        return Err((ready, e));
+    }
     let lock = match File::create(&lock_path) {
         Ok(l) => l,
         Err(e) => return Err((ready, super::io_err(&lock_path)(e))),
     };
-    match sys::fd::flock_try_exclusive(lock.as_fd()) {
+    let taken = sys::fd::flock_try_exclusive(lock.as_fd());
+    drop(records);
+    match taken {
         Ok(true) => {}
         Ok(false) => {
             return Err((

@@ -235,7 +235,9 @@ pub fn stop(engine: &Engine, rec: &Record, timeout: Duration) -> Result<()> {
 
 /// `rm [-f]`: a running container needs `-f` (SIGKILL, then wait for the monitor).
 pub fn rm(engine: &Engine, rec: &Record, force: bool) -> Result<()> {
-    if rec.status() == Status::Running {
+    // A monitor holds its lock from before the record says running (a `start` in flight):
+    // that counts as running too.
+    if rec.status() == Status::Running || monitor_busy(engine, &rec.id) {
         if !force {
             return Err(Error::Conflict(format!(
                 "container {}: cannot remove a running container: stop it first or use -f",
@@ -243,15 +245,35 @@ pub fn rm(engine: &Engine, rec: &Record, force: bool) -> Result<()> {
             )));
         }
         let waiter = MonitorWait::new(engine, &rec.id)?;
-        let _ = runtime::container::kill(&engine.runtime(), &rec.id, libc::SIGKILL, true);
-        waiter.wait(None);
+        // Again until it is gone: a container still being started has nothing to kill yet.
+        loop {
+            let _ = runtime::container::kill(&engine.runtime(), &rec.id, libc::SIGKILL, true);
+            if waiter.wait(Some(Duration::from_millis(500))) {
+                break;
+            }
+        }
     }
     let lock = record::lock(engine)?;
     if !engine.container_dir(&rec.id).exists() {
         // Its monitor removed it (--rm) meanwhile.
         return Ok(());
     }
+    if monitor_busy(engine, &rec.id) {
+        return Err(Error::Conflict(format!(
+            "container {}: was started meanwhile: use -f",
+            rec.name
+        )));
+    }
     remove_files(engine, &rec.id, &lock)
+}
+
+/// Whether a monitor holds the container's lock right now.
+fn monitor_busy(engine: &Engine, id: &str) -> bool {
+    let path = engine.container_dir(id).join(LOCK);
+    match File::open(&path) {
+        Ok(f) => !sys::fd::flock_try_exclusive(f.as_fd()).unwrap_or(true),
+        Err(_) => false,
+    }
 }
 
 /// `wait`: block until the container has exited; its exit code.
