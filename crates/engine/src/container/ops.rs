@@ -178,6 +178,8 @@ impl MonitorWait {
             let _ = sys::fd::flock_exclusive(f.as_fd());
             let mut text = String::new();
             let _ = (&f).read_to_string(&mut text);
+            // Released before telling: the caller may check the lock next.
+            drop(f);
             let _ = tx.send(text.trim().parse().ok());
         });
         Ok(MonitorWait(rx, Default::default()))
