@@ -143,3 +143,48 @@ fn published_port_answers_and_peers_reach_each_other_by_name() {
     drop(cleanup);
     assert_store_empty(&env);
 }
+
+#[test]
+fn host_network_is_the_hosts_and_none_has_only_loopback() {
+    let env = env();
+    let host_ns = std::fs::read_link("/proc/self/ns/net").unwrap();
+    let host_ns = host_ns.to_string_lossy().into_owned();
+    let out = env.output(&[
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        IMAGE,
+        "sh",
+        "-c",
+        "readlink /proc/self/ns/net; cat /etc/hostname",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some(host_ns.as_str()));
+    let host_name = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+    assert_eq!(
+        lines.next().unwrap_or_default(),
+        host_name.trim(),
+        "the host's /etc/hostname"
+    );
+    let out = env.output(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--hostname",
+        "isolated",
+        IMAGE,
+        "sh",
+        "-c",
+        "readlink /proc/self/ns/net; ls /sys/class/net; cat /etc/hostname",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_ne!(lines[0], host_ns);
+    assert_eq!(&lines[1..], ["lo", "isolated"]);
+    assert_store_empty(&env);
+}
