@@ -126,6 +126,9 @@ pub struct CreateArgs {
     /// The container reads our stdin (foreground `run` only).
     #[arg(short = 'i', long)]
     pub interactive: bool,
+    /// no (default) or on-failure[:N]: restart after a non-zero exit (at most N times).
+    #[arg(long)]
+    pub restart: Option<String>,
     /// Give the container a pty (output then comes as one stream).
     #[arg(short = 't', long)]
     pub tty: bool,
@@ -187,8 +190,6 @@ pub struct Unsupported {
     #[arg(long, hide = true)]
     pub mount: Vec<String>,
     #[arg(long, hide = true)]
-    pub restart: Option<String>,
-    #[arg(long, hide = true)]
     pub init: bool,
     #[arg(long, hide = true)]
     pub pull: Option<String>,
@@ -204,7 +205,6 @@ impl Unsupported {
         [
             (!self.tmpfs.is_empty(), "--tmpfs"),
             (!self.mount.is_empty(), "--mount"),
-            (self.restart.is_some(), "--restart"),
             (self.init, "--init"),
             (self.pull.is_some(), "--pull"),
             (!self.security_opt.is_empty(), "--security-opt"),

@@ -396,3 +396,70 @@ fn rm_racing_start_never_leaves_half_a_container() {
     }
     assert_store_empty(&env);
 }
+
+#[test]
+fn restart_on_failure_3_restarts_exactly_three_times_and_stop_is_not_a_failure() {
+    let env = env();
+    let id = env
+        .ok(&[
+            "run",
+            "-d",
+            "--restart",
+            "on-failure:3",
+            "--network",
+            "none",
+            IMAGE,
+            "sh",
+            "-c",
+            "echo run; exit 1",
+        ])
+        .trim()
+        .to_string();
+    // The monitor holds its lock across the restarts: `wait` returns after the last one.
+    assert_eq!(env.ok(&["wait", &id]).trim(), "1");
+    assert_eq!(logs(&env, &id), "run\nrun\nrun\nrun\n");
+    let c = inspect(&env, &id);
+    assert_eq!(c["RestartCount"], 3);
+    assert_eq!(c["State"]["Status"], "exited");
+    env.ok(&["rm", &id]);
+    assert_gone(&env, &id);
+    // A success is not restarted.
+    let out = env.output(&[
+        "run",
+        "--rm",
+        "--restart",
+        "on-failure",
+        "--network",
+        "none",
+        IMAGE,
+        "echo",
+        "once",
+    ]);
+    assert_eq!((code(&out), stdout(&out).as_str()), (0, "once\n"));
+    // `stop` of an on-failure container: exit 137, and no restart.
+    let id = env
+        .ok(&[
+            "run",
+            "-d",
+            "--restart",
+            "on-failure",
+            "--network",
+            "none",
+            IMAGE,
+            "sleep",
+            "600",
+        ])
+        .trim()
+        .to_string();
+    env.ok(&["stop", "-t", "0", &id]);
+    let c = inspect(&env, &id);
+    assert_eq!(
+        (c["State"]["ExitCode"].as_i64(), c["RestartCount"].as_i64()),
+        (Some(137), Some(0))
+    );
+    assert_eq!(c["State"]["Running"], false);
+    env.ok(&["rm", &id]);
+    let out = env.output(&["run", "--restart", "always", IMAGE, "true"]);
+    assert_one_error(&out, 125, "--restart");
+    assert_store_empty(&env);
+}

@@ -41,10 +41,12 @@ fn object(engine: &Engine, r: &Record) -> serde_json::Value {
             "ExitCode": r.exit_code,
             "OOMKilled": r.oom_killed,
             "Error": r.error,
+            "Restarting": false,
             "StartedAt": r.started_at,
             "FinishedAt": r.finished_at,
         },
         "Image": r.image_id,
+        "RestartCount": r.restart_count,
         "Config": {
             "Image": r.image,
             "Hostname": q.hostname.clone().unwrap_or_else(|| r.short_id().into()),
@@ -56,6 +58,7 @@ fn object(engine: &Engine, r: &Record) -> serde_json::Value {
         },
         "HostConfig": {
             "AutoRemove": q.auto_remove,
+            "RestartPolicy": q.restart.clone().unwrap_or_else(|| "no".into()),
             "Binds": q.volumes,
             "NetworkMode": q.networks.first().map_or("bridge", |n| n.as_str()),
             "PortBindings": q.ports,

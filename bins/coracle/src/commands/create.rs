@@ -53,6 +53,7 @@ pub fn request(a: &CreateArgs) -> Result<Request> {
         cap_drop: a.cap_drop.clone(),
         auto_remove: a.rm,
         tty: a.tty,
+        restart: a.restart.clone(),
     })
 }
 

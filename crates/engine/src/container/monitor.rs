@@ -146,6 +146,14 @@ fn start(engine: &Engine, id: &str, attach: bool, stdin: bool) -> Result<Started
         let mut s = spec::load(&cfg)?;
         spec::apply_network(&mut s, &att);
         spec::save(&cfg, &s)?;
+        let attach = if attach {
+            Some((
+                sys::fd::dup_raw(1).map_err(|e| Error::Invalid(format!("monitor: stdout: {e}")))?,
+                sys::fd::dup_raw(2).map_err(|e| Error::Invalid(format!("monitor: stderr: {e}")))?,
+            ))
+        } else {
+            None
+        };
         create_and_start(engine, id, &bundle, attach, stdin)
     })();
     match result {
@@ -163,6 +171,8 @@ fn start(engine: &Engine, id: &str, attach: bool, stdin: bool) -> Result<Started
             rec.oom_killed = false;
             rec.error.clear();
             rec.ips = att.ips.clone();
+            rec.stopping = false;
+            rec.restart_count = 0;
             record::save(engine, &rec, &lock)?;
             Ok(st)
         }
@@ -185,21 +195,13 @@ fn create_and_start(
     engine: &Engine,
     id: &str,
     bundle: &std::path::Path,
-    attach: bool,
+    attach: Option<(OwnedFd, OwnedFd)>,
     stdin: bool,
 ) -> Result<Started> {
     let tty = record::load(engine, id)?.request.tty;
     let io = |what: &str| {
         let what = what.to_string();
         move |e: std::io::Error| Error::Invalid(format!("monitor: {what}: {e}"))
-    };
-    let attach = if attach {
-        Some((
-            sys::fd::dup_raw(1).map_err(io("stdout"))?,
-            sys::fd::dup_raw(2).map_err(io("stderr"))?,
-        ))
-    } else {
-        None
     };
     let null = File::options()
         .read(true)
@@ -445,10 +447,69 @@ pub fn relay_main(args: &[String]) -> i32 {
     code
 }
 
-/// Copy output until the container has exited and its pipes are closed; then clean up.
-fn relay(engine: &Engine, id: &str, st: Started) -> Result<i32> {
+/// Copy output until the container has exited; restart it as its policy says; then clean up.
+fn relay(engine: &Engine, id: &str, mut st: Started) -> Result<i32> {
     let log_path = engine.container_dir(id).join(LOG);
     let mut log = super::logs::Writer::open(&log_path)?;
+    loop {
+        let code = relay_once(&mut log, &st);
+        log.flush();
+        if let Some(delay) = restart_due(engine, id, code) {
+            std::thread::sleep(delay);
+            let _ = runtime::container::delete(&engine.runtime(), id, true);
+            match restart(engine, id, st) {
+                Ok(next) => {
+                    st = next;
+                    continue;
+                }
+                Err(e) => {
+                    note_error(engine, id, &e.to_string());
+                    finish(engine, id, code, false)?;
+                    return Ok(code);
+                }
+            }
+        }
+        finish(engine, id, code, st.auto_remove)?;
+        return Ok(code);
+    }
+}
+
+/// `--restart on-failure[:N]`: after a non-zero exit that no `stop`/`rm -f` asked for, and
+/// while fewer than N restarts were done, the delay before the next start (Docker's: 100 ms,
+/// doubling). Counts the restart in the record.
+fn restart_due(engine: &Engine, id: &str, code: i32) -> Option<std::time::Duration> {
+    let lock = record::lock(engine).ok()?;
+    let mut rec = record::load(engine, id).ok()?;
+    let max = rec.request.restart_policy().ok()??;
+    if code == 0 || rec.stopping || max.is_some_and(|m| rec.restart_count >= m) {
+        return None;
+    }
+    rec.restart_count += 1;
+    record::save(engine, &rec, &lock).ok()?;
+    let ms = 100u64 << (rec.restart_count - 1).min(4);
+    Some(std::time::Duration::from_millis(ms))
+}
+
+/// The same container again, from the same bundle (its network stays attached).
+fn restart(engine: &Engine, id: &str, old: Started) -> Result<Started> {
+    let Started {
+        attach,
+        auto_remove,
+        ..
+    } = old;
+    let bundle = engine.container_dir(id).join("bundle");
+    let mut st = create_and_start(engine, id, &bundle, attach, false)?;
+    st.auto_remove = auto_remove;
+    let lock = record::lock(engine)?;
+    let mut rec = record::load(engine, id)?;
+    rec.pid = st.pid;
+    rec.started_at = Some(super::logs::now_nanos());
+    record::save(engine, &rec, &lock)?;
+    Ok(st)
+}
+
+/// Copy output until the container has exited and its pipes are closed: its exit code.
+fn relay_once(log: &mut super::logs::Writer, st: &Started) -> i32 {
     let mut open = [true, true];
     let mut input_open = st.input.is_some();
     let mut exit: Option<Exit> = None;
@@ -516,10 +577,7 @@ fn relay(engine: &Engine, id: &str, st: Started) -> Result<i32> {
             }
         }
     }
-    log.flush();
-    let code = exit.map_or(EXIT_ENGINE, |e| e.status());
-    finish(engine, id, code, st.auto_remove)?;
-    Ok(code)
+    exit.map_or(EXIT_ENGINE, |e| e.status())
 }
 
 /// After the exit: OOM kills from the cgroup, the runtime container and networks gone, the

@@ -87,6 +87,8 @@ pub fn create(engine: &Engine, req: &Request) -> Result<Record> {
             oom_killed: false,
             error: String::new(),
             ips: vec![],
+            restart_count: 0,
+            stopping: false,
         };
         record::save(engine, &rec, &lock)?;
         Ok(rec)
@@ -226,6 +228,7 @@ pub fn stop(engine: &Engine, rec: &Record, timeout: Duration) -> Result<()> {
     let signal = spec::stop_signal(&spec::load(&cfg)?);
     let rt = engine.runtime();
     let sig = runtime::container::parse_signal(&signal)?;
+    mark_stopping(engine, &rec.id)?;
     // The container may exit between the check and the signal: that is a stop too.
     let _ = runtime::container::kill(&rt, &rec.id, sig, false);
     if !waiter.wait(Some(timeout)) {
@@ -247,6 +250,7 @@ pub fn rm(engine: &Engine, rec: &Record, force: bool) -> Result<()> {
             )));
         }
         let waiter = MonitorWait::new(engine, &rec.id)?;
+        mark_stopping(engine, &rec.id)?;
         // Again until it is gone: a container still being started has nothing to kill yet.
         loop {
             let _ = runtime::container::kill(&engine.runtime(), &rec.id, libc::SIGKILL, true);
@@ -267,6 +271,14 @@ pub fn rm(engine: &Engine, rec: &Record, force: bool) -> Result<()> {
         )));
     }
     remove_files(engine, &rec.id, &lock)
+}
+
+/// Tell the monitor that the coming exit is asked for (no restart after it).
+fn mark_stopping(engine: &Engine, id: &str) -> Result<()> {
+    let lock = record::lock(engine)?;
+    let mut rec = record::load(engine, id)?;
+    rec.stopping = true;
+    record::save(engine, &rec, &lock)
 }
 
 /// Whether a monitor holds the container's lock right now.

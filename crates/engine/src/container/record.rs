@@ -62,6 +62,12 @@ pub struct Record {
     /// Why the last start failed, or what went wrong in the monitor.
     #[serde(default)]
     pub error: String,
+    /// Restarts done by the restart policy since the last `start`.
+    #[serde(default)]
+    pub restart_count: u32,
+    /// Set by `stop` and `rm -f`: the exit that follows is not a failure to restart from.
+    #[serde(default)]
+    pub stopping: bool,
     /// The networks' addresses while running (`network NAME ifname IP`).
     #[serde(default)]
     pub ips: Vec<crate::network::NetworkIp>,

@@ -32,6 +32,9 @@ pub struct Request {
     pub cap_drop: Vec<String>,
     /// `--rm`: the monitor removes the container when it exits.
     pub auto_remove: bool,
+    /// `--restart`: `no` (default) or `on-failure[:N]`.
+    #[serde(default)]
+    pub restart: Option<String>,
     /// `-t`: a pty (the runtime's console socket); output is one stream.
     #[serde(default)]
     pub tty: bool,
@@ -72,6 +75,24 @@ impl Request {
 
     pub fn host_network(&self) -> bool {
         self.networks.iter().any(|n| n == HOST)
+    }
+
+    /// `--restart`: None for `no`; Some(max restarts, None = unlimited) for `on-failure[:N]`.
+    pub fn restart_policy(&self) -> Result<Option<Option<u32>>> {
+        let Some(r) = self.restart.as_deref() else {
+            return Ok(None);
+        };
+        let bad = || {
+            Error::Invalid(format!(
+                "--restart {r:?}: expected no or on-failure[:N] (always and unless-stopped are not supported yet)"
+            ))
+        };
+        match r.split_once(':') {
+            None if r == "no" => Ok(None),
+            None if r == "on-failure" => Ok(Some(None)),
+            Some(("on-failure", n)) => n.parse().map(|n| Some(Some(n))).map_err(|_| bad()),
+            _ => Err(bad()),
+        }
     }
 
     pub fn binds(&self) -> Result<Vec<Bind>> {
@@ -126,6 +147,7 @@ impl Request {
         for c in self.cap_add.iter().chain(&self.cap_drop) {
             cap_name(c)?;
         }
+        self.restart_policy()?;
         Ok(())
     }
 }
