@@ -126,6 +126,9 @@ pub struct CreateArgs {
     /// The container reads our stdin (foreground `run` only).
     #[arg(short = 'i', long)]
     pub interactive: bool,
+    /// no-new-privileges, seccomp=unconfined or seccomp=FILE (an OCI seccomp object).
+    #[arg(long = "security-opt", value_name = "OPT")]
+    pub security_opt: Vec<String>,
     /// no (default) or on-failure[:N]: restart after a non-zero exit (at most N times).
     #[arg(long)]
     pub restart: Option<String>,
@@ -193,8 +196,6 @@ pub struct Unsupported {
     pub init: bool,
     #[arg(long, hide = true)]
     pub pull: Option<String>,
-    #[arg(long = "security-opt", hide = true)]
-    pub security_opt: Vec<String>,
     #[arg(long, hide = true)]
     pub runtime: Option<String>,
 }
@@ -207,7 +208,6 @@ impl Unsupported {
             (!self.mount.is_empty(), "--mount"),
             (self.init, "--init"),
             (self.pull.is_some(), "--pull"),
-            (!self.security_opt.is_empty(), "--security-opt"),
             (self.runtime.is_some(), "--runtime"),
         ]
         .into_iter()

@@ -460,3 +460,73 @@ fn run_t_gives_the_container_a_pty_and_it_reads_our_stdin() {
         });
     assert!(!leftover, "console socket left in the temp dir");
 }
+
+#[test]
+fn security_opt_no_new_privileges_and_a_seccomp_profile() {
+    let env = env();
+    let out = env.output(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--security-opt",
+        "no-new-privileges",
+        IMAGE,
+        "sh",
+        "-c",
+        "grep NoNewPrivs /proc/self/status",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out).split_whitespace().nth(1), Some("1"));
+    let profile = env.path("seccomp.json");
+    std::fs::write(
+        &profile,
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]}"#,
+    )
+    .unwrap();
+    let opt = format!("seccomp={}", profile.display());
+    let out = env.output(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--security-opt",
+        &opt,
+        IMAGE,
+        "sh",
+        "-c",
+        "mkdir /tmp/d 2>/dev/null && echo made || echo refused",
+    ]);
+    assert_eq!(
+        (code(&out), stdout(&out).as_str()),
+        (0, "refused\n"),
+        "{}",
+        stderr(&out)
+    );
+    // A profile the runtime refuses: one line, 125, nothing left.
+    std::fs::write(
+        &profile,
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_BOGUS"}]}"#,
+    )
+    .unwrap();
+    let out = env.output(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--security-opt",
+        &opt,
+        IMAGE,
+        "true",
+    ]);
+    assert_one_error(&out, 125, "SCMP_ACT_BOGUS");
+    for bad in [
+        "seccomp=/no/such/profile.json",
+        "label=disable",
+        "apparmor=x",
+    ] {
+        let out = env.output(&["run", "--rm", "--security-opt", bad, IMAGE, "true"]);
+        assert_one_error(&out, 125, "--security-opt");
+    }
+    assert_store_empty(&env);
+}

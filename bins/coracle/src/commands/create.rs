@@ -54,6 +54,7 @@ pub fn request(a: &CreateArgs) -> Result<Request> {
         auto_remove: a.rm,
         tty: a.tty,
         restart: a.restart.clone(),
+        security_opt: a.security_opt.clone(),
     })
 }
 

@@ -32,6 +32,10 @@ pub struct Request {
     pub cap_drop: Vec<String>,
     /// `--rm`: the monitor removes the container when it exits.
     pub auto_remove: bool,
+    /// `--security-opt`: `no-new-privileges[:true|false]`, `seccomp=unconfined`,
+    /// `seccomp=FILE` (an OCI `linux.seccomp` object).
+    #[serde(default)]
+    pub security_opt: Vec<String>,
     /// `--restart`: `no` (default) or `on-failure[:N]`.
     #[serde(default)]
     pub restart: Option<String>,
@@ -95,6 +99,38 @@ impl Request {
         }
     }
 
+    /// `--security-opt` values: (no_new_privileges, seccomp profile read from its file).
+    pub fn security(&self) -> Result<(bool, Option<serde_json::Value>)> {
+        let mut nnp = false;
+        let mut seccomp = None;
+        for o in &self.security_opt {
+            let bad = |why: String| Error::Invalid(format!("--security-opt {o:?}: {why}"));
+            let (k, v) = o.split_once(['=', ':']).unwrap_or((o, ""));
+            match (k, v) {
+                ("no-new-privileges", "" | "true") => nnp = true,
+                ("no-new-privileges", "false") => nnp = false,
+                ("seccomp", "unconfined") => seccomp = None,
+                ("seccomp", path) if !path.is_empty() => {
+                    let text = std::fs::read_to_string(path).map_err(|e| bad(format!("{path}: {e}")))?;
+                    let v: serde_json::Value =
+                        serde_json::from_str(&text).map_err(|e| bad(format!("{path}: {e}")))?;
+                    if !v["defaultAction"].is_string() {
+                        return Err(bad(format!(
+                            "{path}: not a seccomp profile (no defaultAction)"
+                        )));
+                    }
+                    seccomp = Some(v);
+                }
+                _ => {
+                    return Err(bad(
+                        "expected no-new-privileges[:true|false], seccomp=unconfined or seccomp=FILE (others are not supported yet)".into(),
+                    ))
+                }
+            }
+        }
+        Ok((nnp, seccomp))
+    }
+
     pub fn binds(&self) -> Result<Vec<Bind>> {
         self.volumes.iter().map(|v| parse_bind(v)).collect()
     }
@@ -148,6 +184,7 @@ impl Request {
             cap_name(c)?;
         }
         self.restart_policy()?;
+        self.security()?;
         Ok(())
     }
 }

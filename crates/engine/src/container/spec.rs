@@ -76,6 +76,13 @@ pub fn apply(spec: &mut Value, req: &Request, hostname: &str, volumes: &Path) ->
         p["user"] = json!({ "uid": uid, "gid": gid.unwrap_or(0) });
     }
     p["capabilities"] = capabilities(req)?;
+    let (nnp, seccomp) = req.security()?;
+    if nnp {
+        p["noNewPrivileges"] = json!(true);
+    }
+    if let Some(profile) = seccomp {
+        spec["linux"]["seccomp"] = profile;
+    }
     if req.read_only {
         spec["root"]["readonly"] = json!(true);
     }
