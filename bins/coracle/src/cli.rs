@@ -145,7 +145,7 @@ pub struct CreateArgs {
     pub env_file: Vec<PathBuf>,
     #[arg(short = 'w', long = "workdir", value_name = "DIR")]
     pub workdir: Option<String>,
-    /// UID[:GID] (numeric).
+    /// USER[:GROUP]: names (from the image's /etc/passwd, /etc/group) or numbers.
     #[arg(short = 'u', long = "user")]
     pub user: Option<String>,
     #[arg(long)]

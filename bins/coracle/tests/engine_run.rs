@@ -235,7 +235,7 @@ fn bad_input_is_one_error_line_exit_125_and_nothing_left() {
         ),
         (vec!["run", "-m", "lots", IMAGE, "true"], "-m"),
         (vec!["run", "-p", "notaport", IMAGE, "true"], "-p"),
-        (vec!["run", "-u", "someone", IMAGE, "true"], "-u"),
+        (vec!["run", "-u", "someone", IMAGE, "true"], "someone"),
         (
             vec!["run", "--cap-add", "NOT_A_CAP", IMAGE, "true"],
             "NOT_A_CAP",
@@ -527,6 +527,32 @@ fn security_opt_no_new_privileges_and_a_seccomp_profile() {
     ] {
         let out = env.output(&["run", "--rm", "--security-opt", bad, IMAGE, "true"]);
         assert_one_error(&out, 125, "--security-opt");
+    }
+    assert_store_empty(&env);
+}
+
+#[test]
+fn user_names_and_groups_come_from_the_images_passwd_and_group() {
+    let env = env();
+    for (user, want) in [
+        ("daemon", "1 1 1,4242"),
+        ("daemon:extra", "1 4242 4242"),
+        ("1000:1001", "1000 1001 1001"),
+    ] {
+        let out = env.output(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "-u",
+            user,
+            IMAGE,
+            "sh",
+            "-c",
+            "echo $(id -u) $(id -g) $(id -G | tr ' ' ',')",
+        ]);
+        assert_eq!(code(&out), 0, "{user}: {}", stderr(&out));
+        assert_eq!(stdout(&out).trim(), want, "-u {user}");
     }
     assert_store_empty(&env);
 }

@@ -20,7 +20,14 @@ pub fn create(engine: &Engine, req: &Request) -> Result<Record> {
     req.validate()?;
     let store = Store::open(&engine.root)?;
     let (named, target) = store.resolve(&req.image)?;
-    let img = store.image(&target)?;
+    let mut img = store.image(&target)?;
+    // `-u` replaces the image's User: the bundle writer resolves names and groups in the
+    // image's own /etc/passwd and /etc/group (symlinks resolved inside the rootfs).
+    if let Some(u) = &req.user {
+        let mut c = img.config.config().clone().unwrap_or_default();
+        c.set_user(Some(u.clone()));
+        img.config.set_config(Some(c));
+    }
     let nets = engine.networks();
     for n in &req.networks {
         if n != NONE && n != HOST && n != DEFAULT_NETWORK {

@@ -160,8 +160,14 @@ impl Request {
                 return Err(Error::Invalid(format!("-w {w:?}: not an absolute path")));
             }
         }
-        if let Some(u) = &self.user {
-            parse_user(u)?;
+        if self
+            .user
+            .as_deref()
+            .is_some_and(|u| u.is_empty() || u.contains(char::is_whitespace))
+        {
+            return Err(Error::Invalid(
+                "-u: expected USER[:GROUP] (names or numbers)".into(),
+            ));
         }
         if let Some(m) = &self.memory {
             let v = runtime::container::parse_size(m)
@@ -225,25 +231,6 @@ pub fn parse_bind(spec: &str) -> Result<Bind> {
         destination: dst.into(),
         read_only,
     })
-}
-
-/// `-u UID[:GID]` (numeric; user names are refused for now).
-pub fn parse_user(u: &str) -> Result<(u32, Option<u32>)> {
-    let bad = || {
-        Error::Invalid(format!(
-            "-u {u:?}: expected UID[:GID] as numbers (user names are not supported yet)"
-        ))
-    };
-    let (uid, gid) = match u.split_once(':') {
-        Some((a, b)) => (a, Some(b)),
-        None => (u, None),
-    };
-    let uid = uid.parse().map_err(|_| bad())?;
-    let gid = gid
-        .map(|g| g.parse::<u32>())
-        .transpose()
-        .map_err(|_| bad())?;
-    Ok((uid, gid))
 }
 
 /// `--cpus N` -> CFS quota per 100 ms period.

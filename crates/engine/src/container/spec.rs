@@ -2,7 +2,7 @@
 //! crate wrote it from the image config; we only change what a flag asks for), and the
 //! per-start network settings (netns path, /etc/hosts & co. bind mounts).
 
-use super::request::{cap_name, cpu_quota, parse_user, Request, Source};
+use super::request::{cap_name, cpu_quota, Request, Source};
 use super::{io_err, Error, Result};
 use crate::network::Attachment;
 use serde_json::{json, Value};
@@ -70,10 +70,6 @@ pub fn apply(spec: &mut Value, req: &Request, hostname: &str, volumes: &Path) ->
     p["env"] = json!(env);
     if let Some(w) = &req.workdir {
         p["cwd"] = json!(w);
-    }
-    if let Some(u) = &req.user {
-        let (uid, gid) = parse_user(u)?;
-        p["user"] = json!({ "uid": uid, "gid": gid.unwrap_or(0) });
     }
     p["capabilities"] = capabilities(req)?;
     let (nnp, seccomp) = req.security()?;
