@@ -126,6 +126,9 @@ pub struct CreateArgs {
     /// The container reads our stdin (foreground `run` only).
     #[arg(short = 'i', long)]
     pub interactive: bool,
+    /// A tmpfs at DST (options: size=, mode=, exec, ro, … ; default noexec,nosuid,nodev).
+    #[arg(long, value_name = "DST[:OPTIONS]")]
+    pub tmpfs: Vec<String>,
     /// no-new-privileges, seccomp=unconfined or seccomp=FILE (an OCI seccomp object).
     #[arg(long = "security-opt", value_name = "OPT")]
     pub security_opt: Vec<String>,
@@ -189,8 +192,6 @@ pub struct CreateArgs {
 #[derive(Args)]
 pub struct Unsupported {
     #[arg(long, hide = true)]
-    pub tmpfs: Vec<String>,
-    #[arg(long, hide = true)]
     pub mount: Vec<String>,
     #[arg(long, hide = true)]
     pub init: bool,
@@ -204,7 +205,6 @@ impl Unsupported {
     /// The first flag given that is not supported yet.
     pub fn first(&self) -> Option<&'static str> {
         [
-            (!self.tmpfs.is_empty(), "--tmpfs"),
             (!self.mount.is_empty(), "--mount"),
             (self.init, "--init"),
             (self.pull.is_some(), "--pull"),

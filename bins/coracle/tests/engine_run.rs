@@ -241,7 +241,12 @@ fn bad_input_is_one_error_line_exit_125_and_nothing_left() {
             "NOT_A_CAP",
         ),
         (vec!["run", "-w", "relative", IMAGE, "true"], "-w"),
-        (vec!["run", "--tmpfs", "/x", IMAGE, "true"], "--tmpfs"),
+        (vec!["run", "--tmpfs", "rel", IMAGE, "true"], "--tmpfs"),
+        (vec!["run", "--tmpfs", "/x:bogus", IMAGE, "true"], "bogus"),
+        (
+            vec!["run", "--mount", "type=bind", IMAGE, "true"],
+            "--mount",
+        ),
         (vec!["run", "-d", "-i", IMAGE, "true"], "-i with -d"),
         (vec!["create", "-i", IMAGE, "true"], "-i"),
         (
@@ -554,5 +559,31 @@ fn user_names_and_groups_come_from_the_images_passwd_and_group() {
         assert_eq!(code(&out), 0, "{user}: {}", stderr(&out));
         assert_eq!(stdout(&out).trim(), want, "-u {user}");
     }
+    assert_store_empty(&env);
+}
+
+#[test]
+fn tmpfs_mounts_with_dockers_defaults_and_given_options() {
+    let env = env();
+    let out = env.output(&[
+        "run", "--rm", "--network", "none", "--read-only", "--tmpfs", "/scratch",
+        "--tmpfs", "/big:size=1m,mode=0700,exec", IMAGE, "sh", "-c",
+        "echo ok > /scratch/f && cat /scratch/f; grep -E ' /(scratch|big) ' /proc/mounts | cut -d' ' -f2-4",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "ok", "writable though the root is read-only");
+    let scratch = lines.iter().find(|l| l.starts_with("/scratch ")).unwrap();
+    assert!(
+        scratch.starts_with("/scratch tmpfs rw,nosuid,nodev,noexec"),
+        "{scratch}"
+    );
+    let big = lines.iter().find(|l| l.starts_with("/big ")).unwrap();
+    assert!(
+        big.contains("size=1024k") && big.contains("mode=700"),
+        "{big}"
+    );
+    assert!(!big.contains("noexec"), "{big}");
     assert_store_empty(&env);
 }

@@ -55,6 +55,7 @@ pub fn request(a: &CreateArgs) -> Result<Request> {
         tty: a.tty,
         restart: a.restart.clone(),
         security_opt: a.security_opt.clone(),
+        tmpfs: a.tmpfs.clone(),
     })
 }
 

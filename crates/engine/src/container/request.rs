@@ -32,6 +32,9 @@ pub struct Request {
     pub cap_drop: Vec<String>,
     /// `--rm`: the monitor removes the container when it exits.
     pub auto_remove: bool,
+    /// `--tmpfs DST[:OPTIONS]` (mount options, comma-separated).
+    #[serde(default)]
+    pub tmpfs: Vec<String>,
     /// `--security-opt`: `no-new-privileges[:true|false]`, `seccomp=unconfined`,
     /// `seccomp=FILE` (an OCI `linux.seccomp` object).
     #[serde(default)]
@@ -131,6 +134,41 @@ impl Request {
         Ok((nnp, seccomp))
     }
 
+    /// `--tmpfs` as (destination, mount options): Docker's defaults (noexec, nosuid, nodev)
+    /// unless the options say otherwise.
+    pub fn tmpfs_mounts(&self) -> Result<Vec<(String, Vec<String>)>> {
+        self.tmpfs
+            .iter()
+            .map(|t| {
+                let (dst, opts) = t.split_once(':').unwrap_or((t, ""));
+                if !dst.starts_with('/') || dst == "/" {
+                    return Err(Error::Invalid(format!(
+                        "--tmpfs {t:?}: the path must be absolute, not /"
+                    )));
+                }
+                let mut o: Vec<String> = ["noexec", "nosuid", "nodev"].map(String::from).to_vec();
+                for opt in opts.split(',').filter(|x| !x.is_empty()) {
+                    let known = [
+                        "exec", "noexec", "suid", "nosuid", "dev", "nodev", "ro", "rw",
+                    ];
+                    let keyed = ["size=", "mode=", "uid=", "gid=", "nr_inodes="];
+                    if !known.contains(&opt) && !keyed.iter().any(|k| opt.starts_with(k)) {
+                        return Err(Error::Invalid(format!(
+                            "--tmpfs {t:?}: unknown option {opt:?}"
+                        )));
+                    }
+                    if let Some(neg) = opt.strip_prefix("no") {
+                        o.retain(|x| x != neg);
+                    } else {
+                        o.retain(|x| x.strip_prefix("no") != Some(opt));
+                    }
+                    o.push(opt.to_string());
+                }
+                Ok((dst.to_string(), o))
+            })
+            .collect()
+    }
+
     pub fn binds(&self) -> Result<Vec<Bind>> {
         self.volumes.iter().map(|v| parse_bind(v)).collect()
     }
@@ -191,6 +229,7 @@ impl Request {
         }
         self.restart_policy()?;
         self.security()?;
+        self.tmpfs_mounts()?;
         Ok(())
     }
 }

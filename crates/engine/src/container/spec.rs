@@ -98,6 +98,12 @@ pub fn apply(spec: &mut Value, req: &Request, hostname: &str, volumes: &Path) ->
                     "options": ["rbind", "rprivate", mode] }),
         );
     }
+    for (dst, options) in req.tmpfs_mounts()? {
+        push_mount(
+            spec,
+            json!({ "destination": dst, "type": "tmpfs", "source": "tmpfs", "options": options }),
+        );
+    }
     resources(spec, req)
 }
 
