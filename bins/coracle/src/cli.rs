@@ -126,6 +126,9 @@ pub struct CreateArgs {
     /// The container reads our stdin (foreground `run` only).
     #[arg(short = 'i', long)]
     pub interactive: bool,
+    /// A runc-compatible runtime binary (name in PATH or path) instead of the built-in one.
+    #[arg(long, value_name = "NAME|PATH")]
+    pub runtime: Option<String>,
     /// A tmpfs at DST (options: size=, mode=, exec, ro, … ; default noexec,nosuid,nodev).
     #[arg(long, value_name = "DST[:OPTIONS]")]
     pub tmpfs: Vec<String>,
@@ -197,8 +200,6 @@ pub struct Unsupported {
     pub init: bool,
     #[arg(long, hide = true)]
     pub pull: Option<String>,
-    #[arg(long, hide = true)]
-    pub runtime: Option<String>,
 }
 
 impl Unsupported {
@@ -208,7 +209,6 @@ impl Unsupported {
             (!self.mount.is_empty(), "--mount"),
             (self.init, "--init"),
             (self.pull.is_some(), "--pull"),
-            (self.runtime.is_some(), "--runtime"),
         ]
         .into_iter()
         .find(|(given, _)| *given)

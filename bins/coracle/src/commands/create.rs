@@ -56,6 +56,7 @@ pub fn request(a: &CreateArgs) -> Result<Request> {
         restart: a.restart.clone(),
         security_opt: a.security_opt.clone(),
         tmpfs: a.tmpfs.clone(),
+        runtime: a.runtime.clone(),
     })
 }
 

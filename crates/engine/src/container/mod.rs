@@ -8,6 +8,7 @@
 //! - [`monitor`]: the per-container process that is the container's parent.
 //! - [`ops`]: create, start, stop, kill, rm, wait.
 
+pub mod driver;
 pub mod id;
 pub mod logs;
 pub mod monitor;
@@ -93,6 +94,11 @@ impl Engine {
         runtime::container::Runtime {
             root: self.root.join("runtime"),
         }
+    }
+
+    /// How this container's runtime is driven (`--runtime`, else the runtime crate).
+    pub fn driver(&self, rec: &Record) -> driver::Driver {
+        driver::Driver::new(self, rec.request.runtime.as_deref())
     }
 
     /// The engine's networks: definitions in `ROOT/networks`, per-container netns and files

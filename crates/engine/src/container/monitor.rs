@@ -240,13 +240,8 @@ fn create_and_start(
     } else {
         None
     };
-    let rt = engine.runtime();
-    let opts = runtime::container::CreateOptions {
-        bundle: bundle.to_path_buf(),
-        console_socket: listener.as_ref().map(|_| console.clone()),
-        ..Default::default()
-    };
-    let created = runtime::container::create(&rt, id, &opts);
+    let rt = engine.driver(&record::load(engine, id)?);
+    let created = rt.create(id, bundle, listener.as_ref().map(|_| console.as_path()));
     if listener.is_some() {
         let _ = std::fs::remove_file(&console);
     }
@@ -256,12 +251,18 @@ fn create_and_start(
     let _ = sys::fd::dup_onto(null.as_fd(), 2);
     drop((out_w, err_w));
     created.map_err(|e| exec_error(e, bundle))?;
-    let pid = runtime_pid(engine, id)?;
+    let pid = match rt.pid(id) {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = rt.delete(id);
+            return Err(e);
+        }
+    };
     let master = match &listener {
         Some(l) => match receive_master(l) {
             Ok(m) => Some(m),
             Err(e) => {
-                let _ = runtime::container::delete(&rt, id, true);
+                let _ = rt.delete(id);
                 let _ = sys::process::waitpid(pid, false);
                 return Err(io("console socket")(e));
             }
@@ -273,8 +274,8 @@ fn create_and_start(
             let _ = sys::tty::set_winsize(m.as_fd(), &ws);
         }
     }
-    if let Err(e) = runtime::container::start(&rt, id) {
-        let _ = runtime::container::delete(&rt, id, true);
+    if let Err(e) = rt.start(id) {
+        let _ = rt.delete(id);
         let _ = sys::process::waitpid(pid, false);
         return Err(exec_error(e, bundle));
     }
@@ -305,16 +306,11 @@ fn receive_master(l: &std::os::unix::net::UnixListener) -> std::io::Result<Owned
     }
 }
 
-fn runtime_pid(engine: &Engine, id: &str) -> Result<i32> {
-    let dir = runtime::state::ContainerDir::peek(&engine.runtime().root, id)?;
-    Ok(dir.load()?.pid)
-}
-
 /// The runtime's errors about the program become Docker's 127 (not found) and 126 (cannot
 /// execute); anything else is the engine's 125. The runtime says "no such executable file"
 /// for a path that is missing or not executable: which one is told by the rootfs (a plain
 /// lstat, never followed: it only picks the exit code).
-fn exec_error(e: runtime::Error, bundle: &std::path::Path) -> Error {
+fn exec_error(e: Error, bundle: &std::path::Path) -> Error {
     let msg = e.to_string();
     let low = msg.to_ascii_lowercase();
     let code = if low.contains("no such executable file") {
@@ -330,7 +326,7 @@ fn exec_error(e: runtime::Error, bundle: &std::path::Path) -> Error {
     } else if low.contains("permission denied") || low.contains("exec format") {
         EXIT_CANNOT_EXEC
     } else {
-        return Error::Runtime(e);
+        return e;
     };
     Error::Exec { code, msg }
 }
@@ -456,7 +452,9 @@ fn relay(engine: &Engine, id: &str, mut st: Started) -> Result<i32> {
         log.flush();
         if let Some(delay) = restart_due(engine, id, code) {
             std::thread::sleep(delay);
-            let _ = runtime::container::delete(&engine.runtime(), id, true);
+            if let Ok(rec) = record::load(engine, id) {
+                let _ = engine.driver(&rec).delete(id);
+            }
             match restart(engine, id, st) {
                 Ok(next) => {
                     st = next;
@@ -592,7 +590,11 @@ fn finish(engine: &Engine, id: &str, code: i32, auto_remove: bool) -> Result<()>
         .and_then(|w| w.kills().ok())
         .is_some_and(|k| k > 0);
     let mut problems = vec![];
-    if let Err(e) = runtime::container::delete(&rt, id, true) {
+    let deleted = match record::load(engine, id) {
+        Ok(rec) => engine.driver(&rec).delete(id),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = deleted {
         problems.push(e.to_string());
     }
     if let Err(e) = engine.networks().detach(id) {

@@ -18,6 +18,11 @@ use std::time::Duration;
 /// error nothing is left: no directory, record or mount.
 pub fn create(engine: &Engine, req: &Request) -> Result<Record> {
     req.validate()?;
+    let mut req = req.clone();
+    if let Some(r) = &req.runtime {
+        req.runtime = Some(find_runtime(r)?.to_string_lossy().into_owned());
+    }
+    let req = &req;
     let store = Store::open(&engine.root)?;
     let (named, target) = store.resolve(&req.image)?;
     let mut img = store.image(&target)?;
@@ -220,8 +225,7 @@ pub fn kill(engine: &Engine, rec: &Record, signal: &str) -> Result<()> {
             rec.name
         )));
     }
-    runtime::container::kill(&engine.runtime(), &rec.id, sig, false)?;
-    Ok(())
+    engine.driver(rec).kill(&rec.id, sig, false)
 }
 
 /// `stop [-t N]`: the image's StopSignal (or SIGTERM), SIGKILL after `timeout`, then wait for
@@ -233,13 +237,13 @@ pub fn stop(engine: &Engine, rec: &Record, timeout: Duration) -> Result<()> {
     let waiter = MonitorWait::new(engine, &rec.id)?;
     let cfg = engine.container_dir(&rec.id).join("bundle/config.json");
     let signal = spec::stop_signal(&spec::load(&cfg)?);
-    let rt = engine.runtime();
+    let rt = engine.driver(rec);
     let sig = runtime::container::parse_signal(&signal)?;
     mark_stopping(engine, &rec.id)?;
     // The container may exit between the check and the signal: that is a stop too.
-    let _ = runtime::container::kill(&rt, &rec.id, sig, false);
+    let _ = rt.kill(&rec.id, sig, false);
     if !waiter.wait(Some(timeout)) {
-        let _ = runtime::container::kill(&rt, &rec.id, libc::SIGKILL, true);
+        let _ = rt.kill(&rec.id, libc::SIGKILL, true);
         waiter.wait(None);
     }
     Ok(())
@@ -260,7 +264,7 @@ pub fn rm(engine: &Engine, rec: &Record, force: bool) -> Result<()> {
         mark_stopping(engine, &rec.id)?;
         // Again until it is gone: a container still being started has nothing to kill yet.
         loop {
-            let _ = runtime::container::kill(&engine.runtime(), &rec.id, libc::SIGKILL, true);
+            let _ = engine.driver(rec).kill(&rec.id, libc::SIGKILL, true);
             if waiter.wait(Some(Duration::from_millis(500))) {
                 break;
             }
@@ -278,6 +282,26 @@ pub fn rm(engine: &Engine, rec: &Record, force: bool) -> Result<()> {
         )));
     }
     remove_files(engine, &rec.id, &lock)
+}
+
+/// `--runtime NAME|PATH` -> the binary's absolute path.
+fn find_runtime(r: &str) -> Result<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let exe = |p: &std::path::Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    let found = if r.contains('/') {
+        Some(std::path::PathBuf::from(r)).filter(|p| exe(p))
+    } else {
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join(r))
+                .find(|p| exe(p))
+        })
+    };
+    found
+        .and_then(|p| std::fs::canonicalize(p).ok())
+        .ok_or_else(|| Error::Invalid(format!("--runtime {r:?}: no such executable")))
 }
 
 /// Tell the monitor that the coming exit is asked for (no restart after it).
@@ -312,7 +336,10 @@ pub fn wait(engine: &Engine, rec: &Record) -> Result<i32> {
 /// Everything of a container on the host: runtime state (if a monitor was killed), networks,
 /// the rootfs mount and the bundle, the directory with record and logs.
 pub fn remove_files(engine: &Engine, id: &str, _lock: &Lock) -> Result<()> {
-    let _ = runtime::container::delete(&engine.runtime(), id, true);
+    match record::load(engine, id) {
+        Ok(rec) => engine.driver(&rec).delete(id)?,
+        Err(_) => super::driver::Driver::new(engine, None).delete(id)?,
+    }
     engine.networks().detach(id)?;
     let dir = engine.container_dir(id);
     let bundle = dir.join("bundle");
@@ -364,7 +391,7 @@ pub fn wait_foreground(engine: &Engine, rec: &Record, mut monitor: Child, raw: b
         match sys::signal::read_signalfd(fd) {
             Ok(libc::SIGCHLD) | Err(_) => {}
             Ok(sig) => {
-                let _ = runtime::container::kill(&engine.runtime(), &rec.id, sig, false);
+                let _ = engine.driver(rec).kill(&rec.id, sig, false);
             }
         }
     }

@@ -32,6 +32,9 @@ pub struct Request {
     pub cap_drop: Vec<String>,
     /// `--rm`: the monitor removes the container when it exits.
     pub auto_remove: bool,
+    /// `--runtime`: a runc-compatible binary (a path, or a name looked up in PATH at create).
+    #[serde(default)]
+    pub runtime: Option<String>,
     /// `--tmpfs DST[:OPTIONS]` (mount options, comma-separated).
     #[serde(default)]
     pub tmpfs: Vec<String>,

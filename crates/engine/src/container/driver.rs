@@ -1,0 +1,176 @@
+//! Which OCI runtime runs a container: the runtime crate in process (the default: no exec on
+//! the start path), or a runc-compatible binary (`--runtime PATH`: runc, crun, coracle-runtime)
+//! driven through its command line with the same state root layout.
+//!
+//! With a binary, the container's init is the child of the runtime's `create` process, which
+//! exits; the monitor is a child subreaper (PR_SET_CHILD_SUBREAPER, kept across its re-exec),
+//! so the init is reparented to it and it still reaps it and gets its exit code.
+
+use super::{Engine, Error, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub enum Driver {
+    InProcess(runtime::container::Runtime),
+    Binary { path: PathBuf, root: PathBuf },
+}
+
+impl Driver {
+    /// The driver for a container created with `runtime` (`--runtime`, or None).
+    pub fn new(engine: &Engine, runtime: Option<&str>) -> Driver {
+        match runtime {
+            None => Driver::InProcess(engine.runtime()),
+            Some(p) => Driver::Binary {
+                path: PathBuf::from(p),
+                root: engine.root.join("runtime-external"),
+            },
+        }
+    }
+
+    fn cmd(path: &Path, root: &Path) -> Command {
+        let mut c = Command::new(path);
+        c.arg("--root").arg(root);
+        c
+    }
+
+    /// Run the binary; its stderr (runc prints its error there, or as JSON with --log) becomes
+    /// the error text.
+    fn run(mut c: Command, what: &str) -> Result<String> {
+        let out = c
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .map_err(|e| Error::Invalid(format!("--runtime {:?}: {e}", c.get_program())))?;
+        if out.status.success() {
+            return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
+        }
+        let err = String::from_utf8_lossy(&out.stderr);
+        let line = err
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
+        Err(Error::Invalid(format!(
+            "{} {what}: {}",
+            c.get_program().to_string_lossy(),
+            line.trim()
+        )))
+    }
+
+    /// `create`: the container's stdio are our fds 0, 1, 2 (inherited by either kind of init).
+    pub fn create(&self, id: &str, bundle: &Path, console: Option<&Path>) -> Result<()> {
+        match self {
+            Driver::InProcess(rt) => {
+                let opts = runtime::container::CreateOptions {
+                    bundle: bundle.to_path_buf(),
+                    console_socket: console.map(Path::to_path_buf),
+                    ..Default::default()
+                };
+                Ok(runtime::container::create(rt, id, &opts)?)
+            }
+            Driver::Binary { path, root } => {
+                sys::process::prctl(libc::PR_SET_CHILD_SUBREAPER, 1)
+                    .map_err(|e| Error::Invalid(format!("monitor: subreaper: {e}")))?;
+                // The init inherits the command's stdio (our pipes): its errors come through
+                // runc's --log (JSON lines) instead.
+                let log = bundle.with_file_name("runtime-create.log");
+                let _ = std::fs::remove_file(&log);
+                let mut c = Command::new(path);
+                c.arg("--root").arg(root).arg("--log").arg(&log);
+                c.args(["--log-format", "json"]);
+                c.arg("create").arg("--bundle").arg(bundle);
+                if let Some(s) = console {
+                    c.arg("--console-socket").arg(s);
+                }
+                c.arg(id);
+                // The init inherits our stdout/stderr: only stderr of the command is captured
+                // when it fails, and the init's own copies stay the pipes.
+                let out = c
+                    .stdin(std::process::Stdio::inherit())
+                    .stdout(std::process::Stdio::inherit())
+                    .stderr(std::process::Stdio::inherit())
+                    .status()
+                    .map_err(|e| Error::Invalid(format!("--runtime {}: {e}", path.display())))?;
+                let text = std::fs::read_to_string(&log).unwrap_or_default();
+                let _ = std::fs::remove_file(&log);
+                if out.success() {
+                    return Ok(());
+                }
+                let msg = text
+                    .lines()
+                    .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                    .filter(|v| v["level"] == "error")
+                    .filter_map(|v| v["msg"].as_str().map(String::from))
+                    .next_back()
+                    .unwrap_or_else(|| format!("failed ({out})"));
+                Err(Error::Invalid(format!("{} create: {msg}", path.display())))
+            }
+        }
+    }
+
+    pub fn start(&self, id: &str) -> Result<()> {
+        match self {
+            Driver::InProcess(rt) => Ok(runtime::container::start(rt, id)?),
+            Driver::Binary { path, root } => {
+                let mut c = Driver::cmd(path, root);
+                c.args(["start", id]);
+                Driver::run(c, "start").map(drop)
+            }
+        }
+    }
+
+    /// The init's host pid.
+    pub fn pid(&self, id: &str) -> Result<i32> {
+        match self {
+            Driver::InProcess(rt) => {
+                let dir = runtime::state::ContainerDir::peek(&rt.root, id)?;
+                Ok(dir.load()?.pid)
+            }
+            Driver::Binary { path, root } => {
+                let mut c = Driver::cmd(path, root);
+                c.args(["state", id]);
+                let out = Driver::run(c, "state")?;
+                let v: serde_json::Value = serde_json::from_str(&out)
+                    .map_err(|e| Error::Invalid(format!("{} state: {e}", path.display())))?;
+                v["pid"]
+                    .as_i64()
+                    .map(|p| p as i32)
+                    .ok_or_else(|| Error::Invalid(format!("{} state: no pid", path.display())))
+            }
+        }
+    }
+
+    pub fn kill(&self, id: &str, sig: i32, all: bool) -> Result<()> {
+        match self {
+            Driver::InProcess(rt) => Ok(runtime::container::kill(rt, id, sig, all)?),
+            Driver::Binary { path, root } => {
+                let mut c = Driver::cmd(path, root);
+                c.arg("kill");
+                if all {
+                    c.arg("--all");
+                }
+                c.args([id, &sig.to_string()]);
+                Driver::run(c, "kill").map(drop)
+            }
+        }
+    }
+
+    /// `delete --force`; a container the runtime does not know is fine (already gone).
+    pub fn delete(&self, id: &str) -> Result<()> {
+        match self {
+            Driver::InProcess(rt) => match runtime::container::delete(rt, id, true) {
+                Err(runtime::Error::NotFound(_)) => Ok(()),
+                r => Ok(r?),
+            },
+            Driver::Binary { path, root } => {
+                let mut c = Driver::cmd(path, root);
+                c.args(["delete", "--force", id]);
+                match Driver::run(c, "delete") {
+                    Err(e) if e.to_string().contains("not exist") => Ok(()),
+                    Err(e) if e.to_string().contains("not found") => Ok(()),
+                    r => r.map(drop),
+                }
+            }
+        }
+    }
+}
