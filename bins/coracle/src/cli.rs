@@ -129,6 +129,9 @@ pub struct CreateArgs {
     /// A runc-compatible runtime binary (name in PATH or path) instead of the built-in one.
     #[arg(long, value_name = "NAME|PATH")]
     pub runtime: Option<String>,
+    /// type=bind|volume|tmpfs,source=…,target=…[,readonly][,tmpfs-size=…][,tmpfs-mode=…]
+    #[arg(long, value_name = "SPEC")]
+    pub mount: Vec<String>,
     /// A tmpfs at DST (options: size=, mode=, exec, ro, … ; default noexec,nosuid,nodev).
     #[arg(long, value_name = "DST[:OPTIONS]")]
     pub tmpfs: Vec<String>,
@@ -195,8 +198,6 @@ pub struct CreateArgs {
 #[derive(Args)]
 pub struct Unsupported {
     #[arg(long, hide = true)]
-    pub mount: Vec<String>,
-    #[arg(long, hide = true)]
     pub init: bool,
     #[arg(long, hide = true)]
     pub pull: Option<String>,
@@ -205,14 +206,10 @@ pub struct Unsupported {
 impl Unsupported {
     /// The first flag given that is not supported yet.
     pub fn first(&self) -> Option<&'static str> {
-        [
-            (!self.mount.is_empty(), "--mount"),
-            (self.init, "--init"),
-            (self.pull.is_some(), "--pull"),
-        ]
-        .into_iter()
-        .find(|(given, _)| *given)
-        .map(|(_, name)| name)
+        [(self.init, "--init"), (self.pull.is_some(), "--pull")]
+            .into_iter()
+            .find(|(given, _)| *given)
+            .map(|(_, name)| name)
     }
 }
 

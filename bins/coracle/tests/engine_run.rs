@@ -247,6 +247,18 @@ fn bad_input_is_one_error_line_exit_125_and_nothing_left() {
             vec!["run", "--mount", "type=bind", IMAGE, "true"],
             "--mount",
         ),
+        (
+            vec!["run", "--mount", "type=bind,src=rel,dst=/x", IMAGE, "true"],
+            "--mount",
+        ),
+        (
+            vec!["run", "--mount", "type=volume,dst=/x", IMAGE, "true"],
+            "anonymous",
+        ),
+        (
+            vec!["run", "--mount", "type=npipe,src=a,dst=/x", IMAGE, "true"],
+            "npipe",
+        ),
         (vec!["run", "-d", "-i", IMAGE, "true"], "-i with -d"),
         (vec!["create", "-i", IMAGE, "true"], "-i"),
         (
@@ -585,5 +597,28 @@ fn tmpfs_mounts_with_dockers_defaults_and_given_options() {
         "{big}"
     );
     assert!(!big.contains("noexec"), "{big}");
+    assert_store_empty(&env);
+}
+
+#[test]
+fn mount_flag_bind_volume_and_tmpfs() {
+    let env = env();
+    let host = env.path("host-dir");
+    std::fs::create_dir_all(&host).unwrap();
+    std::fs::write(host.join("f"), "from-host\n").unwrap();
+    let bind = format!("type=bind,source={},target=/b,readonly", host.display());
+    let out = env.output(&[
+        "run", "--rm", "--network", "none", "--mount", &bind,
+        "--mount", "type=volume,src=mvol,dst=/v",
+        "--mount", "type=tmpfs,target=/t,tmpfs-size=2m",
+        IMAGE, "sh", "-c",
+        "cat /b/f; touch /b/x 2>/dev/null && echo b-writable; echo v > /v/f; grep ' /t ' /proc/mounts | cut -d' ' -f3",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out), "from-host\ntmpfs\n");
+    assert_eq!(
+        std::fs::read_to_string(env.root().join("volumes/mvol/_data/f")).unwrap(),
+        "v\n"
+    );
     assert_store_empty(&env);
 }

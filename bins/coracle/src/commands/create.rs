@@ -2,7 +2,7 @@
 
 use super::engine_fail;
 use crate::cli::CreateArgs;
-use engine::container::request::read_env_file;
+use engine::container::request::{parse_mount, read_env_file, MountFlag};
 use engine::container::{ops, Engine, Error, Request, Result};
 
 pub fn run(engine: &Engine, args: &CreateArgs) -> i32 {
@@ -33,6 +33,13 @@ pub fn request(a: &CreateArgs) -> Result<Request> {
         env.extend(read_env_file(f)?);
     }
     env.extend(a.env.iter().cloned());
+    let (mut volumes, mut tmpfs) = (a.volume.clone(), a.tmpfs.clone());
+    for m in &a.mount {
+        match parse_mount(m)? {
+            MountFlag::Volume(v) => volumes.push(v),
+            MountFlag::Tmpfs(t) => tmpfs.push(t),
+        }
+    }
     Ok(Request {
         image: a.image_and_cmd[0].clone(),
         name: a.name.clone(),
@@ -41,7 +48,7 @@ pub fn request(a: &CreateArgs) -> Result<Request> {
         env,
         workdir: a.workdir.clone(),
         user: a.user.clone(),
-        volumes: a.volume.clone(),
+        volumes,
         networks: a.network.clone(),
         ports: a.publish.clone(),
         hostname: a.hostname.clone(),
@@ -55,7 +62,7 @@ pub fn request(a: &CreateArgs) -> Result<Request> {
         tty: a.tty,
         restart: a.restart.clone(),
         security_opt: a.security_opt.clone(),
-        tmpfs: a.tmpfs.clone(),
+        tmpfs,
         runtime: a.runtime.clone(),
     })
 }

@@ -362,3 +362,61 @@ pub fn read_env_file(path: &std::path::Path) -> Result<Vec<String>> {
         .map(String::from)
         .collect())
 }
+
+/// What a `--mount` becomes: the same thing as a `-v` or a `--tmpfs` value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MountFlag {
+    Volume(String),
+    Tmpfs(String),
+}
+
+/// `--mount type=bind|volume|tmpfs,source=…,target=…[,readonly][,tmpfs-size=…][,tmpfs-mode=…]`
+/// in the `-v`/`--tmpfs` syntax.
+pub fn parse_mount(spec: &str) -> Result<MountFlag> {
+    let bad = |why: &str| Error::Invalid(format!("--mount {spec:?}: {why}"));
+    let (mut kind, mut src, mut dst, mut ro) = ("volume", None, None, false);
+    let mut tmpfs_opts = vec![];
+    for field in spec.split(',') {
+        let (k, v) = field.split_once('=').unwrap_or((field, ""));
+        match k {
+            "type" => kind = v,
+            "source" | "src" => src = Some(v),
+            "target" | "destination" | "dst" => dst = Some(v),
+            "readonly" | "ro" => ro = matches!(v, "" | "true" | "1"),
+            "tmpfs-size" => tmpfs_opts.push(format!("size={v}")),
+            "tmpfs-mode" => tmpfs_opts.push(format!("mode={v}")),
+            _ => return Err(bad(&format!("unknown field {k:?}"))),
+        }
+    }
+    let dst = dst.ok_or_else(|| bad("target= is required"))?;
+    let mode = if ro { "ro" } else { "rw" };
+    match kind {
+        "bind" | "volume" => {
+            let src = src.filter(|s| !s.is_empty()).ok_or_else(|| {
+                bad("source= is required (anonymous volumes are not supported yet)")
+            })?;
+            if kind == "bind" && !src.starts_with('/') {
+                return Err(bad("a bind source must be an absolute path"));
+            }
+            if kind == "volume" && src.starts_with('/') {
+                return Err(bad("a volume source is a name, not a path"));
+            }
+            let flag = format!("{src}:{dst}:{mode}");
+            parse_bind(&flag).map_err(|e| bad(&e.to_string()))?;
+            Ok(MountFlag::Volume(flag))
+        }
+        "tmpfs" => {
+            if ro {
+                tmpfs_opts.push("ro".into());
+            }
+            Ok(MountFlag::Tmpfs(if tmpfs_opts.is_empty() {
+                dst.to_string()
+            } else {
+                format!("{dst}:{}", tmpfs_opts.join(","))
+            }))
+        }
+        other => Err(bad(&format!(
+            "type {other:?}: expected bind, volume or tmpfs"
+        ))),
+    }
+}
