@@ -132,6 +132,9 @@ pub struct CreateArgs {
     /// type=bind|volume|tmpfs,source=…,target=…[,readonly][,tmpfs-size=…][,tmpfs-mode=…]
     #[arg(long, value_name = "SPEC")]
     pub mount: Vec<String>,
+    /// missing (default: pull an image the store lacks), always, never.
+    #[arg(long, default_value = "missing")]
+    pub pull: String,
     /// A tmpfs at DST (options: size=, mode=, exec, ro, … ; default noexec,nosuid,nodev).
     #[arg(long, value_name = "DST[:OPTIONS]")]
     pub tmpfs: Vec<String>,
@@ -199,14 +202,12 @@ pub struct CreateArgs {
 pub struct Unsupported {
     #[arg(long, hide = true)]
     pub init: bool,
-    #[arg(long, hide = true)]
-    pub pull: Option<String>,
 }
 
 impl Unsupported {
     /// The first flag given that is not supported yet.
     pub fn first(&self) -> Option<&'static str> {
-        [(self.init, "--init"), (self.pull.is_some(), "--pull")]
+        [(self.init, "--init")]
             .into_iter()
             .find(|(given, _)| *given)
             .map(|(_, name)| name)

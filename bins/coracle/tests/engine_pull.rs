@@ -42,3 +42,39 @@ fn an_image_that_cannot_be_pulled_is_one_error_125_and_nothing_left() {
     assert_one_error(&out, 125, "not/there:1");
     assert!(ids(&env).is_empty());
 }
+
+#[test]
+fn pull_never_refuses_a_missing_image_and_pull_always_goes_to_the_registry() {
+    let env = env();
+    let reg = Registry::start();
+    let reference = reg.reference("engine/always:1");
+    env.ok(&["push", IMAGE, &reference]);
+    let fresh = common::Env::new();
+    let out = fresh.output(&["run", "--rm", "--pull", "never", &reference, "true"]);
+    assert_one_error(&out, 125, "--pull never");
+    assert!(fresh.images().is_empty());
+    let out = fresh.output(&[
+        "run",
+        "--rm",
+        "--pull",
+        "always",
+        "--network",
+        "none",
+        &reference,
+        "echo",
+        "ok",
+    ]);
+    assert_eq!(
+        (code(&out), stdout(&out).as_str()),
+        (0, "ok\n"),
+        "{}",
+        stderr(&out)
+    );
+    // With the registry gone, `always` fails although the image is in the store.
+    drop(reg);
+    let out = fresh.output(&["run", "--rm", "--pull", "always", &reference, "true"]);
+    assert_one_error(&out, 125, "could not be pulled");
+    let out = fresh.output(&["run", "--rm", "--pull", "sometimes", &reference, "true"]);
+    assert_one_error(&out, 125, "--pull");
+    assert!(ids(&fresh).is_empty());
+}

@@ -11,7 +11,7 @@ pub fn run(engine: &Engine, args: &CreateArgs) -> i32 {
         return engine_fail(&e, 125);
     }
     let made = request(args).and_then(|r| {
-        pull_missing(engine, &r.image)?;
+        pull_missing(engine, &r.image, &args.pull)?;
         ops::create(engine, &r)
     });
     match made {
@@ -67,13 +67,25 @@ pub fn request(a: &CreateArgs) -> Result<Request> {
     })
 }
 
-/// `run`/`create` of an image that is not in the store pull it first (Docker's `--pull
-/// missing`), with the stored credentials; progress on stderr. A failed pull is one error.
-pub fn pull_missing(engine: &Engine, what: &str) -> Result<()> {
+/// `--pull missing` (default): an image that is not in the store is pulled first, with the
+/// stored credentials (progress on stderr); `always` pulls anyway, `never` refuses. A failed
+/// pull is one error.
+pub fn pull_missing(engine: &Engine, what: &str, policy: &str) -> Result<()> {
     let store = image::store::Store::open(&engine.root)?;
-    match store.resolve(what) {
-        Err(image::Error::ImageNotFound(_)) => {}
-        _ => return Ok(()),
+    let missing = matches!(store.resolve(what), Err(image::Error::ImageNotFound(_)));
+    match (policy, missing) {
+        ("missing", false) | ("never", false) => return Ok(()),
+        ("never", true) => {
+            return Err(Error::Invalid(format!(
+                "image {what} is not in the store (--pull never)"
+            )))
+        }
+        ("always", _) | ("missing", true) => {}
+        (other, _) => {
+            return Err(Error::Invalid(format!(
+                "--pull {other:?}: expected missing, always or never"
+            )))
+        }
     }
     drop(store);
     let reference = image::store::Reference::parse(what)?;

@@ -15,7 +15,8 @@ pub fn run(engine: &Engine, args: &RunArgs) -> i32 {
         Ok(r) => r,
         Err(e) => return engine_fail(&e, e.exit_code()),
     };
-    let rec = match create::pull_missing(engine, &req.image).and_then(|_| ops::create(engine, &req))
+    let rec = match create::pull_missing(engine, &req.image, &args.create.pull)
+        .and_then(|_| ops::create(engine, &req))
     {
         Ok(r) => r,
         Err(e) => return engine_fail(&e, e.exit_code()),
