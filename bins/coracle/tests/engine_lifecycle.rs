@@ -463,3 +463,23 @@ fn restart_on_failure_3_restarts_exactly_three_times_and_stop_is_not_a_failure()
     assert_one_error(&out, 125, "--restart");
     assert_store_empty(&env);
 }
+
+#[test]
+fn rmi_refuses_an_image_a_container_uses_until_it_is_removed() {
+    let env = env();
+    env.ok(&["tag", IMAGE, "engine-test/other:1"]);
+    let id = env
+        .ok(&["create", "--network", "none", IMAGE, "true"])
+        .trim()
+        .to_string();
+    // Another name of the same image may go: the image stays.
+    env.ok(&["rmi", "engine-test/other:1"]);
+    let out = env.output(&["rmi", IMAGE]);
+    assert_one_error(&out, 1, "used by container");
+    env.ok(&["start", &id]);
+    assert_eq!(env.ok(&["wait", &id]).trim(), "0");
+    env.ok(&["rm", &id]);
+    env.ok(&["rmi", IMAGE]);
+    assert!(env.images().is_empty());
+    assert_store_empty(&env);
+}

@@ -3,8 +3,32 @@
 
 use std::path::Path;
 
-use image::store::Store;
-use image::Result;
+use image::store::{Reference, Store};
+use image::{Error, Result};
+
+/// An image whose last reference would go while a container's rootfs is an overlay of its
+/// layers is refused (the prune that follows would delete those layers), as Docker does.
+fn refuse_images_in_use(root: &Path, store: &Store, doomed: &[Reference]) -> Result<()> {
+    let engine = engine::container::Engine::new(root);
+    let containers =
+        engine::container::record::all(&engine).map_err(|e| Error::Other(e.to_string()))?;
+    if containers.is_empty() {
+        return Ok(());
+    }
+    let refs = store.refs()?;
+    for (r, target) in refs.iter().filter(|(r, _)| doomed.contains(r)) {
+        let kept = refs.iter().any(|(o, t)| t == target && !doomed.contains(o));
+        let id = store.image(target)?.id().to_string();
+        if let Some(c) = containers.iter().find(|c| !kept && c.image_id == id) {
+            return Err(Error::Other(format!(
+                "image {r} is used by container {} ({}): remove the container first",
+                c.name,
+                c.short_id()
+            )));
+        }
+    }
+    Ok(())
+}
 
 pub fn run(root: &Path, images: &[String]) -> Result<i32> {
     let store = Store::open_exclusive(root)?;
@@ -23,6 +47,7 @@ pub fn run(root: &Path, images: &[String]) -> Result<i32> {
             ),
         }
     }
+    refuse_images_in_use(root, &store, &doomed)?;
     for r in doomed {
         if store.remove_ref(&r)? {
             out!("Untagged: {r}");
