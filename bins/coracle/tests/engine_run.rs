@@ -622,3 +622,59 @@ fn mount_flag_bind_volume_and_tmpfs() {
     );
     assert_store_empty(&env);
 }
+
+/// Runs `coracle ARGS` on a real pty (python3's pty module), resizes that terminal once the
+/// container says "ready", and returns what the terminal showed by the container's exit.
+const RESIZE_ON_A_PTY: &str = r#"
+import os, pty, sys, fcntl, termios, struct, time, select
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+out = b""
+def read_until(tok):
+    global out
+    end = time.time() + 10
+    while tok not in out and time.time() < end:
+        if select.select([fd], [], [], 0.2)[0]:
+            try:
+                out += os.read(fd, 1024)
+            except OSError:
+                return
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+read_until(b"ready")
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 42, 132, 0, 0))
+read_until(b"42 132")
+os.write(fd, b"\x03")
+read_until(b"bye")
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace"))
+sys.exit(os.waitstatus_to_exitcode(status))
+"#;
+
+#[test]
+fn run_it_on_a_terminal_passes_its_size_changes_and_ctrl_c() {
+    let env = env();
+    let script = env.path("resize.py");
+    std::fs::write(&script, RESIZE_ON_A_PTY).unwrap();
+    let out = std::process::Command::new("python3")
+        .arg(&script)
+        .arg(env!("CARGO_BIN_EXE_coracle"))
+        .arg("--root")
+        .arg(env.root())
+        .args(["run", "--rm", "-it", "--network", "none", IMAGE, "sh", "-c"])
+        .arg("trap 'busybox stty size' WINCH; trap 'echo bye; exit 5' INT; busybox stty size; echo ready; while true; do sleep 0.1; done")
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.contains("30 100"), "the size at the start: {shown:?}");
+    assert!(
+        shown.contains("42 132"),
+        "the size after the resize: {shown:?}"
+    );
+    assert!(
+        shown.contains("bye"),
+        "Ctrl-C reached the container: {shown:?}"
+    );
+    assert_eq!(out.status.code(), Some(5), "{shown:?}");
+    assert_store_empty(&env);
+}

@@ -352,6 +352,25 @@ pub fn remove_files(engine: &Engine, id: &str, _lock: &Lock) -> Result<()> {
     }
 }
 
+/// Our terminal's new size to the container's pty: set on the slave, its stdin (the monitor
+/// holds the master; the kernel then sends SIGWINCH to the container's foreground group).
+fn copy_winsize(engine: &Engine, id: &str) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let Ok(rec) = record::load(engine, id) else {
+        return;
+    };
+    let slave = File::options()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOCTTY)
+        .open(format!("/proc/{}/fd/0", rec.pid));
+    if let (Ok(ws), Ok(slave)) = (sys::tty::get_winsize(sys::fd::borrow_raw(0)), slave) {
+        if sys::tty::is_tty(slave.as_fd()) {
+            let _ = sys::tty::set_winsize(slave.as_fd(), &ws);
+        }
+    }
+}
+
 /// Signals a foreground `run` passes on to the container (Docker's --sig-proxy): Ctrl-C in
 /// the caller's terminal reaches the container, whose monitor is in a session of its own.
 const PROXIED: &[libc::c_int] = &[
@@ -368,11 +387,14 @@ const PROXIED: &[libc::c_int] = &[
 /// Ctrl-C reach the container's pty as bytes.
 pub fn wait_foreground(engine: &Engine, rec: &Record, mut monitor: Child, raw: bool) -> i32 {
     let _raw = raw.then(runtime::terminal::RawMode::enter);
-    let set = PROXIED
+    let mut set = PROXIED
         .iter()
         .fold(sys::signal::SigSet::empty().with(libc::SIGCHLD), |s, &g| {
             s.with(g)
         });
+    if raw {
+        set = set.with(libc::SIGWINCH);
+    }
     let sigfd = set.block().and_then(|_| set.signalfd()).ok();
     loop {
         // Checked before each wait: a SIGCHLD from before the block was not queued.
@@ -390,6 +412,7 @@ pub fn wait_foreground(engine: &Engine, rec: &Record, mut monitor: Child, raw: b
         };
         match sys::signal::read_signalfd(fd) {
             Ok(libc::SIGCHLD) | Err(_) => {}
+            Ok(libc::SIGWINCH) => copy_winsize(engine, &rec.id),
             Ok(sig) => {
                 let _ = engine.driver(rec).kill(&rec.id, sig, false);
             }
