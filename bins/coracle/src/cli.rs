@@ -79,6 +79,11 @@ pub enum Command {
         #[arg(required = true)]
         names: Vec<String>,
     },
+    /// Stop, then start containers.
+    Restart(StopArgs),
+    /// Manage named volumes.
+    #[command(subcommand)]
+    Volume(VolumeCommand),
     /// Manage networks (CNI bridge networks).
     #[command(subcommand)]
     Network(NetworkCommand),
@@ -89,6 +94,27 @@ pub enum Command {
         attach: bool,
         id: String,
     },
+}
+
+#[derive(Subcommand)]
+pub enum VolumeCommand {
+    /// Create a named volume (`-v NAME:DST` also makes one on first use).
+    Create { name: String },
+    /// List volumes.
+    #[command(alias = "list")]
+    Ls,
+    /// Show volumes as JSON.
+    Inspect {
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Remove volumes (refused while a container names them).
+    Rm {
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Remove every volume no container names.
+    Prune,
 }
 
 #[derive(Subcommand)]

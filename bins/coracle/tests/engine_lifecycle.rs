@@ -483,3 +483,74 @@ fn rmi_refuses_an_image_a_container_uses_until_it_is_removed() {
     assert!(env.images().is_empty());
     assert_store_empty(&env);
 }
+
+#[test]
+fn volume_commands_and_a_volume_in_use_is_kept() {
+    let env = env();
+    env.ok(&["volume", "create", "made"]);
+    let id = env
+        .ok(&[
+            "create",
+            "--network",
+            "none",
+            "-v",
+            "used:/data",
+            IMAGE,
+            "true",
+        ])
+        .trim()
+        .to_string();
+    let ls = env.ok(&["volume", "ls"]);
+    assert!(
+        ls.contains("local     made") && ls.contains("local     used"),
+        "{ls}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&env.ok(&["volume", "inspect", "used"])).unwrap();
+    assert_eq!(
+        v[0]["UsedBy"][0],
+        inspect(&env, &id)["Name"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches('/')
+    );
+    let out = env.output(&["volume", "rm", "used"]);
+    assert_one_error(&out, 1, "in use");
+    assert_eq!(env.ok(&["volume", "prune"]).trim(), "made");
+    env.ok(&["rm", &id]);
+    env.ok(&["volume", "rm", "used"]);
+    let out = env.output(&["volume", "rm", "used"]);
+    assert_one_error(&out, 1, "no such volume");
+    let out = env.output(&["volume", "create", "../escape"]);
+    assert_one_error(&out, 1, "invalid name");
+    assert!(!env.root().join("escape").exists());
+    assert_store_empty(&env);
+}
+
+#[test]
+fn restart_stops_and_starts_again() {
+    let env = env();
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "again2",
+        "--network",
+        "none",
+        IMAGE,
+        "sh",
+        "-c",
+        "trap 'exit 0' TERM; echo up; while true; do sleep 0.1; done",
+    ]);
+    wait_until("up", || logs(&env, "again2").contains("up"));
+    let pid1 = inspect(&env, "again2")["State"]["Pid"].as_i64().unwrap();
+    assert_eq!(env.ok(&["restart", "again2"]).trim(), "again2");
+    wait_until("up twice", || {
+        logs(&env, "again2").matches("up").count() == 2
+    });
+    let c = inspect(&env, "again2");
+    assert_eq!(c["State"]["Running"], true);
+    assert_ne!(c["State"]["Pid"].as_i64().unwrap(), pid1);
+    env.ok(&["rm", "-f", "again2"]);
+    assert_store_empty(&env);
+}

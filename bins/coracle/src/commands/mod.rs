@@ -28,6 +28,7 @@ mod prune;
 mod ps;
 mod pull;
 mod push;
+mod restart;
 mod rm;
 mod rmi;
 mod run;
@@ -35,6 +36,7 @@ mod save;
 mod start;
 mod stop;
 mod tag;
+mod volume;
 mod wait;
 
 use crate::cli::{Cli, Command, ImageCommand};
@@ -72,6 +74,8 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Logs(a) => Ok(logs::run(&Engine::new(root), a)),
         Command::Wait { containers } => Ok(wait::run(&Engine::new(root), containers)),
         Command::Inspect { names } => Ok(container_inspect::run(&Engine::new(&root), &root, names)),
+        Command::Restart(a) => Ok(restart::run(&Engine::new(root), a)),
+        Command::Volume(c) => Ok(volume::run(&Engine::new(root), c)),
         Command::Network(c) => Ok(network::run(&Engine::new(root), c)),
         Command::Monitor { attach, id } => Ok(monitor::main(&Engine::new(root), id, *attach)),
     }

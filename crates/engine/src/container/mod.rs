@@ -7,6 +7,8 @@
 //! - [`logs`]: Docker's json-file log lines (write, read, follow).
 //! - [`monitor`]: the per-container process that is the container's parent.
 //! - [`ops`]: create, start, stop, kill, rm, wait.
+//! - [`driver`]: the runtime crate in process, or a runc-compatible binary.
+//! - [`volumes`]: named volumes.
 
 pub mod driver;
 pub mod id;
@@ -16,6 +18,7 @@ pub mod ops;
 pub mod record;
 pub mod request;
 pub mod spec;
+pub mod volumes;
 
 pub use record::{Record, Status};
 pub use request::Request;

@@ -1,0 +1,62 @@
+//! `volume create|ls|inspect|rm|prune`: named volumes under the store root.
+
+use super::engine_fail;
+use crate::cli::VolumeCommand;
+use engine::container::{volumes, Engine};
+
+pub fn run(engine: &Engine, cmd: &VolumeCommand) -> i32 {
+    match cmd {
+        VolumeCommand::Create { name } => match volumes::create(engine, name) {
+            Ok(_) => {
+                out!("{name}");
+                0
+            }
+            Err(e) => engine_fail(&e, 1),
+        },
+        VolumeCommand::Ls => match volumes::list(engine) {
+            Ok(names) => {
+                out!("DRIVER    VOLUME NAME");
+                for n in names {
+                    out!("local     {n}");
+                }
+                0
+            }
+            Err(e) => engine_fail(&e, 1),
+        },
+        VolumeCommand::Inspect { names } => {
+            let mut all = vec![];
+            for n in names {
+                let path = volumes::dir(engine).join(n).join("_data");
+                if !path.is_dir() {
+                    let e = engine::container::Error::Invalid(format!("no such volume: {n}"));
+                    return engine_fail(&e, 1);
+                }
+                let users = volumes::users(engine, n).unwrap_or_default();
+                all.push(serde_json::json!({
+                    "Name": n, "Driver": "local", "Mountpoint": path, "UsedBy": users,
+                }));
+            }
+            out!("{}", serde_json::to_string_pretty(&all).expect("json"));
+            0
+        }
+        VolumeCommand::Rm { names } => {
+            let mut code = 0;
+            for n in names {
+                match volumes::remove(engine, n) {
+                    Ok(()) => out!("{n}"),
+                    Err(e) => code = engine_fail(&e, 1),
+                }
+            }
+            code
+        }
+        VolumeCommand::Prune => match volumes::prune(engine) {
+            Ok(removed) => {
+                for n in removed {
+                    out!("{n}");
+                }
+                0
+            }
+            Err(e) => engine_fail(&e, 1),
+        },
+    }
+}
