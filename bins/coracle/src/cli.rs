@@ -79,6 +79,8 @@ pub enum Command {
         #[arg(required = true)]
         names: Vec<String>,
     },
+    /// Run a command in a running container.
+    Exec(ExecArgs),
     /// Stop, then start containers.
     Restart(StopArgs),
     /// Manage named volumes.
@@ -248,6 +250,31 @@ pub struct RunArgs {
     pub detach: bool,
     #[command(flatten)]
     pub create: CreateArgs,
+}
+
+#[derive(Args)]
+#[command(disable_help_flag = true)]
+pub struct ExecArgs {
+    #[arg(long, action = ArgAction::Help)]
+    pub help: Option<bool>,
+    /// Keep stdin open (without it the command reads /dev/null).
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// UID[:GID] (numeric).
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    #[arg(short = 'w', long = "workdir")]
+    pub workdir: Option<String>,
+    /// CONTAINER COMMAND [ARG...]
+    #[arg(required = true, num_args = 2.., trailing_var_arg = true, allow_hyphen_values = true,
+          value_name = "CONTAINER COMMAND [ARG...]")]
+    pub container_and_cmd: Vec<String>,
 }
 
 #[derive(Args)]

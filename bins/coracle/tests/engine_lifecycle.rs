@@ -554,3 +554,58 @@ fn restart_stops_and_starts_again() {
     env.ok(&["rm", "-f", "again2"]);
     assert_store_empty(&env);
 }
+
+#[test]
+fn exec_runs_in_the_running_container() {
+    use std::io::Write;
+    let env = env();
+    let id = env
+        .ok(&[
+            "run",
+            "-d",
+            "--name",
+            "ex",
+            "--network",
+            "none",
+            "--hostname",
+            "exhost",
+            IMAGE,
+            "sleep",
+            "600",
+        ])
+        .trim()
+        .to_string();
+    let out = env.output(&["exec", "ex", "sh", "-c", "hostname; echo $X; exit 3"]);
+    assert_eq!((code(&out), stdout(&out).as_str()), (3, "exhost\n\n"));
+    let out = env.output(&[
+        "exec",
+        "-e",
+        "X=1",
+        "-w",
+        "/tmp",
+        "-u",
+        "1:1",
+        "ex",
+        "sh",
+        "-c",
+        "echo $X $(pwd) $(id -u)",
+    ]);
+    assert_eq!(stdout(&out), "1 /tmp 1\n", "{}", stderr(&out));
+    let mut c = env
+        .cmd(&["exec", "-i", "ex", "cat"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    c.stdin.take().unwrap().write_all(b"through\n").unwrap();
+    assert_eq!(c.wait_with_output().unwrap().stdout, b"through\n");
+    let out = env.output(&["exec", "-t", "ex", "sh", "-c", "tty"]);
+    assert_eq!(stdout(&out), "/dev/pts/0\r\n");
+    let out = env.output(&["exec", "ex", "nosuch"]);
+    assert_one_error(&out, 127, "nosuch");
+    env.ok(&["stop", "-t", "0", "ex"]);
+    let out = env.output(&["exec", "ex", "true"]);
+    assert_one_error(&out, 1, "not running");
+    env.ok(&["rm", "ex"]);
+    assert_gone(&env, &id);
+}

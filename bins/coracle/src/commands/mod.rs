@@ -14,6 +14,7 @@ macro_rules! out {
 mod bundle;
 mod container_inspect;
 mod create;
+mod exec;
 mod fsck;
 mod images;
 mod import;
@@ -74,6 +75,7 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Logs(a) => Ok(logs::run(&Engine::new(root), a)),
         Command::Wait { containers } => Ok(wait::run(&Engine::new(root), containers)),
         Command::Inspect { names } => Ok(container_inspect::run(&Engine::new(&root), &root, names)),
+        Command::Exec(a) => Ok(exec::run(&Engine::new(root), a)),
         Command::Restart(a) => Ok(restart::run(&Engine::new(root), a)),
         Command::Volume(c) => Ok(volume::run(&Engine::new(root), c)),
         Command::Network(c) => Ok(network::run(&Engine::new(root), c)),

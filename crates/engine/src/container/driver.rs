@@ -174,3 +174,72 @@ impl Driver {
         }
     }
 }
+
+/// `exec`'s request (Docker's flags that map onto the runtime's).
+#[derive(Debug, Clone, Default)]
+pub struct Exec {
+    pub args: Vec<String>,
+    pub tty: bool,
+    pub detach: bool,
+    pub env: Vec<String>,
+    pub user: Option<String>,
+    pub cwd: Option<String>,
+    /// `-i`: the process reads our stdin; otherwise /dev/null (Docker's behaviour).
+    pub stdin: bool,
+}
+
+impl Driver {
+    /// Run a process in the running container with our stdio; its exit code (0 detached).
+    pub fn exec(&self, id: &str, e: &Exec) -> Result<i32> {
+        if !e.stdin {
+            let null = std::fs::File::open("/dev/null")
+                .map_err(|err| Error::Invalid(format!("/dev/null: {err}")))?;
+            sys::fd::dup_onto(std::os::fd::AsFd::as_fd(&null), 0)
+                .map_err(|err| Error::Invalid(format!("stdin: {err}")))?;
+        }
+        match self {
+            Driver::InProcess(rt) => {
+                let opts = runtime::container::ExecOptions {
+                    process: None,
+                    args: e.args.clone(),
+                    tty: e.tty,
+                    detach: e.detach,
+                    env: e.env.clone(),
+                    user: e.user.clone(),
+                    cwd: e.cwd.clone(),
+                    caps: vec![],
+                    no_new_privs: false,
+                    pid_file: None,
+                    console_socket: None,
+                    preserve_fds: 0,
+                    ignore_paused: false,
+                };
+                Ok(runtime::container::exec(rt, id, &opts)?)
+            }
+            Driver::Binary { path, root } => {
+                let mut c = Driver::cmd(path, root);
+                c.arg("exec");
+                if e.tty {
+                    c.arg("-t");
+                }
+                if e.detach {
+                    c.arg("-d");
+                }
+                for kv in &e.env {
+                    c.args(["-e", kv]);
+                }
+                if let Some(u) = &e.user {
+                    c.args(["-u", u]);
+                }
+                if let Some(w) = &e.cwd {
+                    c.args(["--cwd", w]);
+                }
+                c.arg(id).args(&e.args);
+                let st = c.status().map_err(|err| {
+                    Error::Invalid(format!("--runtime {}: {err}", path.display()))
+                })?;
+                Ok(st.code().unwrap_or(super::EXIT_ENGINE))
+            }
+        }
+    }
+}
