@@ -81,6 +81,9 @@ pub enum Command {
     },
     /// Run a command in a running container.
     Exec(ExecArgs),
+    /// Remove what nothing uses.
+    #[command(subcommand)]
+    System(SystemCommand),
     /// Stop, then start containers.
     Restart(StopArgs),
     /// Manage named volumes.
@@ -95,6 +98,19 @@ pub enum Command {
         #[arg(long)]
         attach: bool,
         id: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum SystemCommand {
+    /// Remove stopped containers, user networks no container is on, and store content no
+    /// image needs; with --volumes also volumes no container names.
+    Prune {
+        /// Required: there is no confirmation prompt.
+        #[arg(short = 'f', long)]
+        force: bool,
+        #[arg(long)]
+        volumes: bool,
     },
 }
 

@@ -609,3 +609,52 @@ fn exec_runs_in_the_running_container() {
     env.ok(&["rm", "ex"]);
     assert_gone(&env, &id);
 }
+
+#[test]
+fn system_prune_removes_stopped_containers_and_keeps_running_ones() {
+    let env = env();
+    let running = env
+        .ok(&[
+            "run",
+            "-d",
+            "--network",
+            "none",
+            "-v",
+            "kept:/k",
+            IMAGE,
+            "sleep",
+            "600",
+        ])
+        .trim()
+        .to_string();
+    let exited = env
+        .ok(&[
+            "run",
+            "-d",
+            "--network",
+            "none",
+            "-v",
+            "gone:/g",
+            IMAGE,
+            "true",
+        ])
+        .trim()
+        .to_string();
+    env.ok(&["wait", &exited]);
+    let created = env
+        .ok(&["create", "--network", "none", IMAGE, "true"])
+        .trim()
+        .to_string();
+    let out = env.output(&["system", "prune"]);
+    assert_one_error(&out, 1, "-f");
+    let out = env.ok(&["system", "prune", "-f", "--volumes"]);
+    assert!(out.contains(&exited) && out.contains(&created), "{out}");
+    assert!(out.contains("Deleted volume: gone"), "{out}");
+    assert!(!out.contains("kept"), "{out}");
+    assert_gone(&env, &exited);
+    assert_gone(&env, &created);
+    assert_eq!(ids(&env), vec![running.clone()]);
+    assert_eq!(env.images().len(), 1, "the image a container uses stays");
+    env.ok(&["rm", "-f", &running]);
+    assert_store_empty(&env);
+}

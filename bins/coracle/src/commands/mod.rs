@@ -36,6 +36,7 @@ mod run;
 mod save;
 mod start;
 mod stop;
+mod system;
 mod tag;
 mod volume;
 mod wait;
@@ -76,6 +77,7 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Wait { containers } => Ok(wait::run(&Engine::new(root), containers)),
         Command::Inspect { names } => Ok(container_inspect::run(&Engine::new(&root), &root, names)),
         Command::Exec(a) => Ok(exec::run(&Engine::new(root), a)),
+        Command::System(c) => Ok(system::run(&Engine::new(root), c)),
         Command::Restart(a) => Ok(restart::run(&Engine::new(root), a)),
         Command::Volume(c) => Ok(volume::run(&Engine::new(root), c)),
         Command::Network(c) => Ok(network::run(&Engine::new(root), c)),
