@@ -84,6 +84,8 @@ pub enum Command {
     /// Remove what nothing uses.
     #[command(subcommand)]
     System(SystemCommand),
+    /// The processes of a running container (host PID and command line).
+    Top { container: String },
     /// Stop, then start containers.
     Restart(StopArgs),
     /// Manage named volumes.

@@ -658,3 +658,37 @@ fn system_prune_removes_stopped_containers_and_keeps_running_ones() {
     env.ok(&["rm", "-f", &running]);
     assert_store_empty(&env);
 }
+
+#[test]
+fn top_lists_the_containers_processes() {
+    let env = env();
+    let id = env
+        .ok(&[
+            "run",
+            "-d",
+            "--network",
+            "none",
+            IMAGE,
+            "sh",
+            "-c",
+            "sleep 600 & exec sleep 601",
+        ])
+        .trim()
+        .to_string();
+    wait_until("both sleeps", || env.ok(&["top", &id]).lines().count() == 3);
+    let top = env.ok(&["top", &id]);
+    assert!(top.starts_with("PID"), "{top}");
+    assert!(
+        top.contains("sleep 600") && top.contains("sleep 601"),
+        "{top}"
+    );
+    let pid = inspect(&env, &id)["State"]["Pid"].as_i64().unwrap();
+    assert!(
+        top.lines().any(|l| l.starts_with(&format!("{pid} "))),
+        "{top}"
+    );
+    env.ok(&["rm", "-f", &id]);
+    let out = env.output(&["top", &id]);
+    assert_one_error(&out, 1, "no such container");
+    assert_gone(&env, &id);
+}

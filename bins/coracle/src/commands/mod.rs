@@ -38,6 +38,7 @@ mod start;
 mod stop;
 mod system;
 mod tag;
+mod top;
 mod volume;
 mod wait;
 
@@ -78,6 +79,7 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Inspect { names } => Ok(container_inspect::run(&Engine::new(&root), &root, names)),
         Command::Exec(a) => Ok(exec::run(&Engine::new(root), a)),
         Command::System(c) => Ok(system::run(&Engine::new(root), c)),
+        Command::Top { container } => Ok(top::run(&Engine::new(root), container)),
         Command::Restart(a) => Ok(restart::run(&Engine::new(root), a)),
         Command::Volume(c) => Ok(volume::run(&Engine::new(root), c)),
         Command::Network(c) => Ok(network::run(&Engine::new(root), c)),

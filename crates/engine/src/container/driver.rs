@@ -243,3 +243,19 @@ impl Driver {
         }
     }
 }
+
+impl Driver {
+    /// The host pids of the container's processes (its cgroup).
+    pub fn pids(&self, id: &str) -> Result<Vec<i32>> {
+        match self {
+            Driver::InProcess(rt) => Ok(runtime::container::ps_pids(rt, id)?),
+            Driver::Binary { path, root } => {
+                let mut c = Driver::cmd(path, root);
+                c.args(["ps", "--format", "json", id]);
+                let out = Driver::run(c, "ps")?;
+                serde_json::from_str(&out)
+                    .map_err(|e| Error::Invalid(format!("{} ps: {e}", path.display())))
+            }
+        }
+    }
+}
