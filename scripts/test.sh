@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Format check, lints, every test of the workspace, then the cgroup v2 tests under QEMU
-# (tests/v2/run.sh). Run as root: the integration tests start real containers.
+# (tests/v2/run.sh) and the systemd cgroup driver tests with systemd as PID 1 under QEMU
+# (tests/v2/run.sh --systemd). Run as root: the integration tests start real containers.
 # RUST_TEST_THREADS (default 4) bounds parallel tests on small machines.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,8 +17,9 @@ RUST_TEST_THREADS=${RUST_TEST_THREADS:-4} cargo test --workspace --no-fail-fast 
 # This host's cgroups are hybrid; the v2 tests boot a v2 kernel. CI installs QEMU, so CI runs them.
 if command -v qemu-system-x86_64 >/dev/null; then
   tests/v2/run.sh || status=1
+  tests/v2/run.sh --systemd || status=1
 else
-  echo "test.sh: SKIPPED the cgroup v2 tests: qemu-system-x86_64 is not installed" \
+  echo "test.sh: SKIPPED the cgroup v2 and systemd tests: qemu-system-x86_64 is not installed" \
     "(apt-get install qemu-system-x86 cpio)" >&2
 fi
 exit "$status"

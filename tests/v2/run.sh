@@ -8,7 +8,13 @@
 # (scripts/packages.txt). The kernel package is fetched once with `apt-get download` into
 # target/v2-kernel and reused (the unpacked kernel, and the modules the guest loads: loop.ko).
 #
-# Environment: V2_TIMEOUT (seconds for the guest, default 150), V2_KEEP=1 keeps the work files.
+# `--systemd`: the systemd cgroup driver instead (bins/coracle-runtime/tests/systemd_cgroup.rs):
+# the same kernel and initramfs plus Debian's systemd (the host's /lib/systemd/systemd and
+# systemctl with the libraries ldd names), booted as PID 1 by tests/v2/systemd/init; systemd runs
+# the tests from tests/v2/systemd/coracle-tests.service (tests/v2/init in its systemd mode).
+#
+# Environment: V2_TIMEOUT (seconds for the guest, default 150, 240 with --systemd), V2_KEEP=1
+# keeps the work files.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
@@ -18,13 +24,23 @@ fail() { echo "tests/v2/run.sh: $*" >&2; exit 1; }
 for tool in qemu-system-x86_64 cpio apt-get apt-cache dpkg-deb python3 strip; do
   command -v "$tool" >/dev/null || fail "$tool not found (apt-get install \$(cat scripts/packages.txt))"
 done
+mode=v2 test_name=cgroup_v2
+case "${1:-}" in
+--systemd) mode=systemd test_name=systemd_cgroup ;;
+"") ;;
+*) fail "unknown argument $1 (usage: tests/v2/run.sh [--systemd])" ;;
+esac
+if [ "$mode" = systemd ]; then
+  [ -x /lib/systemd/systemd ] && command -v systemctl >/dev/null ||
+    fail "systemd is needed for --systemd (apt-get install systemd)"
+fi
 busybox=$(command -v busybox || true)
 [ -n "$busybox" ] && file -b "$busybox" | grep -q static ||
   fail "a static busybox is needed (apt-get install busybox-static)"
 
 target_dir=${CARGO_TARGET_DIR:-$root/target}
 triple=x86_64-unknown-linux-gnu
-timeout_s=${V2_TIMEOUT:-150}
+if [ "$mode" = systemd ]; then timeout_s=${V2_TIMEOUT:-240}; else timeout_s=${V2_TIMEOUT:-150}; fi
 
 # --- the kernel: the linux-image-6.1.*-amd64 package that linux-image-amd64 depends on
 kcache=$target_dir/v2-kernel
@@ -73,11 +89,11 @@ fi
 
 # --- static binaries: coracle-runtime and the cgroup_v2 test (the explicit --target keeps build
 # scripts and proc-macros dynamic)
-echo "v2: building static coracle-runtime and the cgroup_v2 test"
+echo "$mode: building static coracle-runtime and the $test_name test"
 build_json=$(RUSTFLAGS="-C target-feature=+crt-static" cargo test -q --no-run \
-  --message-format=json-render-diagnostics --target "$triple" -p coracle-runtime --test cgroup_v2)
-read -r runtime_bin test_bin < <(python3 -c '
-import json, sys
+  --message-format=json-render-diagnostics --target "$triple" -p coracle-runtime --test "$test_name")
+read -r runtime_bin test_bin < <(TEST_NAME=$test_name python3 -c '
+import json, os, sys
 found = {}
 for line in sys.stdin:
     m = json.loads(line)
@@ -86,33 +102,51 @@ for line in sys.stdin:
     t = m["target"]
     if t["name"] == "coracle-runtime" and "bin" in t["kind"]:
         found["bin"] = m["executable"]
-    if t["name"] == "cgroup_v2" and m["profile"]["test"]:
+    if t["name"] == os.environ["TEST_NAME"] and m["profile"]["test"]:
         found["test"] = m["executable"]
 print(found.get("bin", ""), found.get("test", ""))
 ' <<<"$build_json")
-[ -n "$runtime_bin" ] && [ -n "$test_bin" ] || fail "cargo named no coracle-runtime or cgroup_v2 executable"
+[ -n "$runtime_bin" ] && [ -n "$test_bin" ] || fail "cargo named no coracle-runtime or $test_name executable"
 
 # --- the initramfs: busybox, the two binaries, the modules, /init
 work=$target_dir/v2-run
+[ "$mode" = v2 ] || work=$target_dir/v2-run-$mode
 rm -rf "$work"
 mkdir -p "$work/initramfs/bin" "$work/initramfs/etc" "$work/initramfs/lib/modules"
 cp "$busybox" "$work/initramfs/bin/busybox"
 cp -r "$modules"/. "$work/initramfs/lib/modules/"
 strip -o "$work/initramfs/bin/coracle-runtime" "$runtime_bin"
-strip -o "$work/initramfs/bin/cgroup_v2" "$test_bin"
-install -m 0755 tests/v2/init "$work/initramfs/init"
+strip -o "$work/initramfs/bin/$test_name" "$test_bin"
+append="console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init"
+if [ "$mode" = systemd ]; then
+  # systemd and systemctl with every library ldd names, at the same paths (and the loader).
+  ir=$work/initramfs
+  install -D -m 0755 /lib/systemd/systemd "$ir/lib/systemd/systemd"
+  cp -L "$(command -v systemctl)" "$ir/bin/systemctl"
+  for lib in $(ldd /lib/systemd/systemd "$(command -v systemctl)" | grep -o '/[^ ]*\.so[^ ]*' | sort -u); do
+    mkdir -p "$ir$(dirname "$lib")"
+    cp -L "$lib" "$ir$lib"
+  done
+  mkdir -p "$ir/lib64" "$ir/usr" "$ir/etc/systemd/system"
+  install -m 0644 tests/v2/systemd/coracle-tests.service "$ir/etc/systemd/system/"
+  install -m 0755 tests/v2/systemd/init "$ir/init"
+  install -m 0755 tests/v2/init "$ir/run-tests"
+  append="$append systemd.unit=coracle-tests.service systemd.show_status=0"
+else
+  install -m 0755 tests/v2/init "$work/initramfs/init"
+fi
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$work/initramfs/etc/passwd"
 printf 'root:x:0:\n' >"$work/initramfs/etc/group"
 (cd "$work/initramfs" && find . -print0 | cpio --null -o -H newc --quiet) >"$work/initramfs.cpio"
 
 # --- boot: TCG, 2 vCPUs, 512 MB; results on the serial console; verdict through isa-debug-exit
-echo "v2: booting $pkg under QEMU (timeout ${timeout_s}s)"
+echo "$mode: booting $pkg under QEMU (timeout ${timeout_s}s)"
 log=$work/console.log
 status=0
 timeout --foreground -k 5 "$timeout_s" qemu-system-x86_64 \
   -machine pc -accel tcg -cpu max -smp 2 -m 512 \
   -kernel "$vmlinux" -initrd "$work/initramfs.cpio" \
-  -append "console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init" \
+  -append "$append" \
   -nographic -nodefaults -no-reboot -monitor none -serial "file:$log" \
   -device isa-debug-exit,iobase=0xf4,iosize=0x04 </dev/null || status=$?
 
@@ -123,18 +157,18 @@ failed=$(grep -ac '^RESULT [^ ]* FAIL' "$log" || true)
 
 verdict=0
 if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
-  echo "v2: FAIL: the guest did not finish within ${timeout_s}s (console: $log)"
+  echo "$mode: FAIL: the guest did not finish within ${timeout_s}s (console: $log)"
   verdict=1
 elif [ -z "$summary" ]; then
-  echo "v2: FAIL: the guest stopped without a summary (QEMU exit $status); console:"
+  echo "$mode: FAIL: the guest stopped without a summary (QEMU exit $status); console:"
   tail -n 40 "$log"
   verdict=1
 elif [ "$failed" -ne 0 ] || [ "$status" -ne 1 ] || [ "$results" -eq 0 ]; then
   # isa-debug-exit: 0 written (all passed) makes QEMU exit 1.
-  echo "v2: FAIL: $failed failed test(s), QEMU exit $status ($summary)"
+  echo "$mode: FAIL: $failed failed test(s), QEMU exit $status ($summary)"
   verdict=1
 else
-  echo "v2: ok ($summary)"
+  echo "$mode: ok ($summary)"
 fi
 [ "$verdict" -ne 0 ] || [ -n "${V2_KEEP:-}" ] || rm -rf "$work"
 exit "$verdict"

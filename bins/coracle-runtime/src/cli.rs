@@ -21,7 +21,7 @@ pub struct Cli {
     pub log_format: LogFormat,
     #[arg(long, global = true)]
     pub debug: bool,
-    /// Manage cgroups through systemd (not supported yet: a clear error).
+    /// Let systemd make the container's cgroup (a transient unit; cgroupsPath "slice:prefix:name").
     #[arg(long = "systemd-cgroup", global = true)]
     pub systemd_cgroup: bool,
     // Not global: `spec` has a `--rootless` switch of its own (runc takes this one before the command).

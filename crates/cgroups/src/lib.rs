@@ -25,6 +25,7 @@ mod oom;
 mod path;
 mod resources;
 mod stats;
+pub mod systemd;
 
 use std::io;
 use std::path::{Path, PathBuf};

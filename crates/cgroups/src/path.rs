@@ -10,8 +10,8 @@
 //!   (runc resolves it per hierarchy; one path keeps the recorded state a single string).
 //!
 //! `.` and empty components are dropped; `..` is refused (it could leave the intended subtree), and
-//! so is a path that is the root cgroup itself. A `slice:prefix:name` path (systemd driver) is refused
-//! with a clear error: this crate drives cgroupfs directly.
+//! so is a path that is the root cgroup itself. A `slice:prefix:name` path is refused with a clear
+//! error here: it is the systemd driver's (`--systemd-cgroup`, see the `systemd` module).
 
 use std::io;
 
@@ -36,8 +36,8 @@ pub(crate) fn resolve(
     }
     if !cgroups_path.starts_with('/') && cgroups_path.split(':').count() == 3 {
         return Err(invalid(format!(
-            "linux.cgroupsPath {cgroups_path:?} is a systemd slice:prefix:name path; \
-             the systemd cgroup driver is not supported, give a cgroupfs path"
+            "linux.cgroupsPath {cgroups_path:?} is a systemd slice:prefix:name path: give \
+             --systemd-cgroup, or a cgroupfs path"
         )));
     }
     let full = if cgroups_path.starts_with('/') {

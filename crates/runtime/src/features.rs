@@ -133,7 +133,7 @@ pub fn features() -> Value {
         "linux": {
             "namespaces": NAMESPACES,
             "capabilities": capabilities(),
-            "cgroup": { "v1": true, "v2": true, "systemd": false, "systemdUser": false },
+            "cgroup": { "v1": true, "v2": true, "systemd": true, "systemdUser": false },
             "seccomp": {
                 "enabled": true,
                 "actions": SECCOMP_ACTIONS,
@@ -184,7 +184,7 @@ mod tests {
         assert!(!kernel_at_least("4.20.1", (5, 19)));
         assert_eq!(f["linux"]["apparmor"]["enabled"], false);
         assert_eq!(f["linux"]["selinux"]["enabled"], false);
-        assert_eq!(f["linux"]["cgroup"]["systemd"], false);
+        assert_eq!(f["linux"]["cgroup"]["systemd"], true);
         assert_eq!(f["linux"]["cgroup"]["v1"], true);
         let opts = f["mountOptions"].as_array().unwrap();
         for o in ["ro", "rbind", "rro", "nosuid", "rslave"] {

@@ -18,6 +18,8 @@ pub mod spec_template;
 pub mod state;
 pub mod terminal;
 
+/// The cgroup managers (the binary asks whether systemd runs).
+pub use cgroups;
 pub use error::{Context, Error, Result};
 /// The syscall wrappers (all of the runtime's `unsafe` lives in the `sys` crate).
 pub use sys;

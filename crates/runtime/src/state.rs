@@ -29,6 +29,9 @@ pub struct State {
     pub annotations: BTreeMap<String, String>,
     /// The container's cgroup path (same on every hierarchy); empty when it has none.
     pub cgroup_path: String,
+    /// The systemd unit that holds the cgroup (`--systemd-cgroup`): `delete` stops it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systemd_unit: Option<String>,
     /// The hooks that run after create: poststart (on start) and poststop (on delete).
     #[serde(default)]
     pub hooks: Option<Hooks>,

@@ -5,7 +5,7 @@ use runtime::container::{self, CreateOptions, Runtime};
 use runtime::Result;
 
 pub fn run(cli: &Cli, rt: &Runtime, args: &CreateArgs) -> Result<i32> {
-    super::refuse_unsupported(cli)?;
+    super::check_systemd_cgroup(cli)?;
     container::create(rt, &args.id, &options(cli, args))?;
     Ok(0)
 }
@@ -23,5 +23,6 @@ pub fn options(cli: &Cli, args: &CreateArgs) -> CreateOptions {
             Rootless::True => Some(true),
             Rootless::False => Some(false),
         },
+        systemd_cgroup: cli.systemd_cgroup,
     }
 }

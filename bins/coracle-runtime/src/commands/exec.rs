@@ -7,7 +7,7 @@ use runtime::container::{self, ExecOptions, Runtime};
 use runtime::Result;
 
 pub fn run(cli: &Cli, rt: &Runtime, a: &ExecArgs) -> Result<i32> {
-    super::refuse_unsupported(cli)?;
+    super::check_systemd_cgroup(cli)?;
     let opts = ExecOptions {
         process: a.process.clone(),
         args: a.args.clone(),

@@ -64,16 +64,11 @@ fn print_version() {
     println!("spec: {}", runtime::OCI_VERSION);
 }
 
-/// The global flags that are accepted but not supported yet.
-fn refuse_unsupported(cli: &Cli) -> Result<()> {
-    if cli.systemd_cgroup {
+/// `--systemd-cgroup` needs systemd to run this host (sd_booted: /run/systemd/system exists).
+fn check_systemd_cgroup(cli: &Cli) -> Result<()> {
+    if cli.systemd_cgroup && !runtime::cgroups::systemd::running() {
         return Err(Error::msg(
-            if std::path::Path::new("/run/systemd/system").is_dir() {
-                "--systemd-cgroup: the systemd cgroup driver is not supported yet (drop the flag: \
-                 cgroups are then managed directly)"
-            } else {
-                "--systemd-cgroup: systemd is not running on this host (no /run/systemd/system)"
-            },
+            "--systemd-cgroup: systemd is not running on this host (no /run/systemd/system)",
         ));
     }
     Ok(())

@@ -6,7 +6,7 @@ use runtime::container::{self, Runtime};
 use runtime::Result;
 
 pub fn run(cli: &Cli, rt: &Runtime, args: &RunArgs) -> Result<i32> {
-    super::refuse_unsupported(cli)?;
+    super::check_systemd_cgroup(cli)?;
     let opts = super::create::options(cli, &args.create);
     container::run(rt, &args.create.id, &opts, args.detach, args.keep)
 }

@@ -7,10 +7,10 @@
 //! field it comes from, so a failure reads "linux.resources.memory.limit: write …: Invalid argument".
 
 mod blkio;
-mod cpu;
+pub(crate) mod cpu;
 pub(crate) mod device_filter;
 pub(crate) mod devices;
-mod memory;
+pub(crate) mod memory;
 mod misc;
 mod pids;
 
@@ -243,7 +243,7 @@ pub(crate) fn v2_limit(v: i64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use oci_spec::runtime::LinuxResources;
 

@@ -1,6 +1,7 @@
 //! `create`: load the bundle, make the state directory, exec fifo and cgroup, clone the init and wait
 //! until it is parked. On failure everything made so far is undone: no state, cgroup or process stays.
 
+use super::systemd_unit::SystemdUnit;
 use super::Runtime;
 use crate::hooks;
 use crate::namespaces::Namespaces;
@@ -27,6 +28,8 @@ pub struct CreateOptions {
     /// runc's global `--rootless`: skip a cgroup we may not create (`Some(true)`), never
     /// (`Some(false)`), or only when not root (`None`, auto). See rootless/cgroup.rs.
     pub rootless: Option<bool>,
+    /// `--systemd-cgroup`: systemd makes the cgroup (a transient unit).
+    pub systemd_cgroup: bool,
 }
 
 /// `coracle-runtime create`: the container is created and its init parked when this returns.
@@ -76,6 +79,10 @@ pub(crate) fn create_container(
         })?),
         None => None,
     };
+    let systemd = opts
+        .systemd_cgroup
+        .then(|| SystemdUnit::prepare(&cgroups_path(&bundle.spec), id))
+        .transpose()?;
     let dir = ContainerDir::create(&rt.root, id)?;
     let mut cgroup = None;
     let made = build(
@@ -87,9 +94,13 @@ pub(crate) fn create_container(
         foreground,
         signal_mask,
         (seccomp.as_ref(), listener.as_ref()),
+        systemd.as_ref(),
         &mut cgroup,
     );
     if made.is_err() {
+        if let Some(unit) = &systemd {
+            unit.stop();
+        }
         if let Some(cg) = cgroup {
             let _ = cg.remove();
         }
@@ -108,20 +119,27 @@ fn build(
     foreground: bool,
     signal_mask: SigSet,
     (seccomp, listener): (Option<&seccomp::Filter>, Option<&Listener>),
+    systemd: Option<&SystemdUnit>,
     cgroup_slot: &mut Option<Cgroup>,
 ) -> Result<Spawned> {
     let spec = &bundle.spec;
     fd::mkfifo(&dir.fifo(), 0o622).context(|| format!("creating {}", dir.fifo().display()))?;
     crate::security::self_exec::make_exec_dir(&dir.fifo())?;
     let linux = spec.linux().as_ref();
-    let cgroups_path = linux
-        .and_then(|l| l.cgroups_path().as_ref())
-        .map(|p| p.to_string_lossy().into_owned());
     let resources = linux.and_then(|l| l.resources().as_ref());
     // Rootless without a delegated cgroup, the container may run without one (rootless/cgroup.rs).
     let mut warning = None;
-    let cgroup = match Cgroup::create(cgroups_path.as_deref().unwrap_or(""), id, resources) {
+    let made = match systemd {
+        Some(unit) => Cgroup::systemd_planned(&unit.path, resources),
+        None => Cgroup::create(&cgroups_path(spec), id, resources),
+    };
+    let cgroup = match made {
         Ok(cg) => Some(&*cgroup_slot.insert(cg)),
+        Err(e) if systemd.is_some() => {
+            return Err(crate::Error::msg(format!(
+                "linux.cgroupsPath: creating the container's cgroup: {e}"
+            )))
+        }
         Err(e) => {
             warning = Some(crate::rootless::cgroup::on_create_error(
                 id,
@@ -148,6 +166,7 @@ fn build(
             .into_iter()
             .collect(),
         cgroup_path: cgroup.map(|c| c.path().to_string()).unwrap_or_default(),
+        systemd_unit: systemd.map(|u| u.path.unit.clone()),
         hooks: spec.hooks().clone(),
     };
     let h = spec.hooks().as_ref();
@@ -182,12 +201,16 @@ fn build(
         signal_mask,
         has_create_hooks,
         seccomp,
+        wait_for_cgroup: systemd.is_some(),
     };
     let join = |pid, born_in_unified: bool| {
         let Some(cgroup) = cgroup else {
             return Ok(());
         };
-        let joined = if born_in_unified {
+        let joined = if let Some(unit) = systemd {
+            unit.start(id, pid, resources)
+                .and_then(|()| cgroup.systemd_populate(resources, pid))
+        } else if born_in_unified {
             cgroup.add_process_v1(pid)
         } else {
             cgroup.add_process(pid)
@@ -195,7 +218,10 @@ fn build(
         joined.map_err(|e| crate::Error::msg(format!("joining cgroup {}: {e}", cgroup.path())))
     };
     let cgroup_join = spawn::CgroupJoin {
-        unified: cgroup.and_then(Cgroup::unified_path),
+        // Under systemd the cgroup exists only once the unit holds the init: no CLONE_INTO_CGROUP.
+        unified: cgroup
+            .and_then(Cgroup::unified_path)
+            .filter(|_| systemd.is_none()),
         join: &join,
     };
     let runtime_hooks = |pid| {
@@ -244,6 +270,15 @@ fn build(
         eprintln!("{w}");
     }
     Ok(spawned)
+}
+
+/// The spec's linux.cgroupsPath ("" when absent).
+fn cgroups_path(spec: &oci_spec::runtime::Spec) -> String {
+    spec.linux()
+        .as_ref()
+        .and_then(|l| l.cgroups_path().as_ref())
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// Write the pid file atomically (containerd reads it as soon as create returns).

@@ -39,6 +39,9 @@ pub fn delete(rt: &Runtime, id: &str, force: bool) -> Result<()> {
             wait_gone(st.pid)?;
         }
     }
+    if let Some(unit) = &st.systemd_unit {
+        super::systemd_unit::stop(unit)?;
+    }
     if let Some(cgroup) = &cgroup {
         cgroup
             .remove()

@@ -12,6 +12,7 @@ mod pidns_members;
 mod ps;
 mod run;
 mod start;
+mod systemd_unit;
 mod update;
 
 pub use create::{create, CreateOptions};

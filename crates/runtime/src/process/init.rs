@@ -45,6 +45,9 @@ pub struct InitConfig<'a> {
     pub has_create_hooks: bool,
     /// linux.seccomp, compiled by the runtime before the clone; loaded just before exec.
     pub seccomp: Option<&'a Filter>,
+    /// Wait for the parent's CgroupJoined even without a cgroup namespace: under the systemd
+    /// driver the container's cgroup exists only once systemd has placed the init.
+    pub wait_for_cgroup: bool,
 }
 
 /// What the init holds while parked.
@@ -102,8 +105,10 @@ fn setup(cfg: &InitConfig, chan: &Channel) -> Result<Parked> {
     process::prctl(libc::PR_SET_DUMPABLE, 0).context(|| "prctl(PR_SET_DUMPABLE)")?;
     let runtime = RuntimeBinary::current()?;
     cfg.ns.enter_in_child()?;
-    if cfg.ns.new_cgroup {
+    if cfg.ns.new_cgroup || cfg.wait_for_cgroup {
         chan.expect(Msg::CgroupJoined)?;
+    }
+    if cfg.ns.new_cgroup {
         process::unshare(libc::CLONE_NEWCGROUP).context(|| "creating the cgroup namespace")?;
     }
     set_names(spec)?;

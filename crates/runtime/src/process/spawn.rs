@@ -155,7 +155,7 @@ fn drive(
     // The first cgroup join can block in the kernel for milliseconds; the init builds its root
     // filesystem meanwhile and only waits for it when it must make a cgroup namespace.
     join_cgroup(pid)?;
-    if cfg.ns.new_cgroup {
+    if cfg.ns.new_cgroup || cfg.wait_for_cgroup {
         chan.send(&Msg::CgroupJoined)?;
     }
     let mut master = None;
