@@ -103,12 +103,8 @@ fn mount_label_without_selinux_is_skipped() {
             "grep -c context= /proc/self/mounts; echo ok > /dev/shm/f && cat /dev/shm/f",
         ])
         .config(|c| {
+            // The bundle's /dev and /dev/shm are tmpfs mounts, which would take it.
             c["linux"]["mountLabel"] = json!("system_u:object_r:container_file_t:s0:c1,c2");
-            let mounts = c["mounts"].as_array_mut().expect("mounts");
-            mounts.push(
-                json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
-                "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]}),
-            );
         });
     let (id, out) = rt.run(&bundle);
     assert_eq!(exit_code(&out), 0, "stderr: {}", stderr(&out));
@@ -177,8 +173,17 @@ const PROBE: &str = "cat /proc/self/attr/current; echo; \
     echo x >/run/f && cat /run/f >/dev/null && echo run=written; \
     cat /etc/passwd >/dev/null && echo passwd=read";
 
+/// A bundle with /etc/secret, and /tmp and /run writable (tmpfs: the root is read-only).
 fn bundle_with_secret() -> Bundle {
-    let bundle = Bundle::busybox();
+    let bundle = Bundle::busybox().config(|c| {
+        let mounts = c["mounts"].as_array_mut().expect("mounts");
+        for dir in ["/tmp", "/run"] {
+            mounts.push(
+                json!({"destination": dir, "type": "tmpfs", "source": "tmpfs",
+                "options": ["nosuid", "nodev", "mode=1777"]}),
+            );
+        }
+    });
     fs::write(bundle.rootfs().join("etc/secret"), "s3cret\n").expect("write /etc/secret");
     bundle
 }
