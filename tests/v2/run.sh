@@ -16,6 +16,8 @@
 # `--lsm`: the LSM label tests (bins/coracle-runtime/tests/lsm.rs) with AppArmor, which Debian's
 # kernel enables by default: the same guest plus the host's apparmor_parser (with the libraries
 # ldd names) and tests/v2/lsm/ (the test profile, and the setup tests/v2/init runs to load it).
+# `--selinux`: the same tests' SELinux part, the kernel booted with SELinux (permissive) and
+# the minimal policy tests/v2/selinux/policy.conf, compiled here with checkpolicy.
 #
 # Environment: V2_TIMEOUT (seconds for the guest, default 150, 240 with --systemd), V2_KEEP=1
 # keeps the work files.
@@ -32,9 +34,13 @@ mode=v2 test_name=cgroup_v2
 case "${1:-}" in
 --systemd) mode=systemd test_name=systemd_cgroup ;;
 --lsm) mode=lsm test_name=lsm ;;
+--selinux) mode=selinux test_name=lsm ;;
 "") ;;
-*) fail "unknown argument $1 (usage: tests/v2/run.sh [--systemd|--lsm])" ;;
+*) fail "unknown argument $1 (usage: tests/v2/run.sh [--systemd|--lsm|--selinux])" ;;
 esac
+if [ "$mode" = selinux ]; then
+  command -v checkpolicy >/dev/null || fail "checkpolicy is needed for --selinux (apt-get install checkpolicy)"
+fi
 apparmor_parser=$(command -v apparmor_parser || echo /usr/sbin/apparmor_parser)
 if [ "$mode" = lsm ]; then
   [ -x "$apparmor_parser" ] || fail "apparmor_parser is needed for --lsm (apt-get install apparmor)"
@@ -148,14 +154,23 @@ if [ "$mode" = lsm ]; then
   # apparmor_parser and its libraries side by side in /lib/lsm (tests/v2/lsm/setup starts it
   # through that loader); V2_TESTS (an unknown name=value on the command line) reaches /init.
   ir=$work/initramfs
-  mkdir -p "$ir/lib/lsm" "$ir/etc/apparmor.d"
+  mkdir -p "$ir/lib/lsm" "$ir/etc/apparmor.d" "$ir/etc/apparmor"
   cp -L "$apparmor_parser" "$ir/bin/apparmor_parser"
   for lib in $(ldd "$apparmor_parser" | grep -o '/[^ ]*\.so[^ ]*' | sort -u); do
     cp -L "$lib" "$ir/lib/lsm/$(basename "$lib")"
   done
   install -m 0644 tests/v2/lsm/coracle-test.profile "$ir/etc/apparmor.d/coracle-test"
   install -m 0755 tests/v2/lsm/setup "$ir/bin/lsm-setup"
-  append="$append V2_TESTS=lsm"
+  : >"$ir/etc/apparmor/parser.conf"
+  append="$append V2_TESTS=lsm V2_ONLY=apparmor"
+fi
+if [ "$mode" = selinux ]; then
+  # -U allow: what the policy does not name is allowed; the guest runs permissive anyway.
+  ir=$work/initramfs
+  mkdir -p "$ir/etc/selinux"
+  checkpolicy -U allow -o "$ir/etc/selinux/policy" tests/v2/selinux/policy.conf >/dev/null
+  install -m 0755 tests/v2/lsm/setup "$ir/bin/lsm-setup"
+  append="$append security=selinux selinux=1 enforcing=0 V2_TESTS=lsm V2_ONLY=selinux"
 fi
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$work/initramfs/etc/passwd"
 printf 'root:x:0:\n' >"$work/initramfs/etc/group"

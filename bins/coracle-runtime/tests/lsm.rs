@@ -1,10 +1,12 @@
 //! LSM labels. On this host (neither AppArmor nor SELinux) a profile or process label asked for
 //! fails with one line naming the field or flag and nothing left, and a mount label is skipped.
 //!
-//! The `#[ignore]`d tests need AppArmor: `tests/v2/run.sh --lsm` boots Debian's kernel (AppArmor
+//! The `#[ignore]`d tests need the LSM: `tests/v2/run.sh --lsm` boots Debian's kernel (AppArmor
 //! on by default) under QEMU, loads the profile in tests/v2/lsm/coracle-test.profile with
-//! apparmor_parser and runs them there (`scripts/test.sh` does that after `cargo test`). The
-//! profile allows everything but reading /etc/secret and writing under /tmp.
+//! apparmor_parser and runs the `apparmor_*` tests there; the profile allows everything but
+//! reading /etc/secret and writing under /tmp. `tests/v2/run.sh --selinux` boots the same kernel
+//! with SELinux (permissive), loads the minimal policy of tests/v2/selinux/policy.conf and runs
+//! the `selinux_*` tests. `scripts/test.sh` runs both after `cargo test`.
 
 mod common;
 
@@ -223,7 +225,7 @@ fn apparmor_profile_confines_the_container() {
 /// denies it.
 #[test]
 #[ignore = "needs AppArmor: tests/v2/run.sh --lsm runs it under QEMU"]
-fn without_a_profile_the_container_is_unconfined() {
+fn apparmor_absent_leaves_the_container_unconfined() {
     require_apparmor();
     let rt = Runtime::new();
     let bundle = bundle_with_secret().args(&["sh", "-c", PROBE]);
@@ -275,7 +277,7 @@ fn exec_apparmor_flag_and_process_json() {
 
 #[test]
 #[ignore = "needs AppArmor: tests/v2/run.sh --lsm runs it under QEMU"]
-fn unloaded_profile_fails_create_with_nothing_left() {
+fn apparmor_unloaded_profile_fails_create_with_nothing_left() {
     require_apparmor();
     let rt = Runtime::new();
     let bundle = Bundle::busybox()
@@ -286,6 +288,102 @@ fn unloaded_profile_fails_create_with_nothing_left() {
         &out,
         "process.apparmorProfile: applying AppArmor profile \"coracle-not-loaded\": no such profile is loaded",
     );
+    assert_nothing_left(&rt, &bundle, &id);
+    detail(stderr(&out).trim());
+}
+
+// ---- in the guest: SELinux on (permissive), the minimal policy loaded ----
+
+const PROCESS_LABEL: &str = "system_u:system_r:container_t";
+const MOUNT_LABEL: &str = "system_u:object_r:container_file_t";
+
+fn require_selinux() {
+    assert!(
+        selinux_on(),
+        "SELinux is not enabled: tests/v2/run.sh --selinux runs it under QEMU"
+    );
+    let policy = fs::metadata("/sys/fs/selinux/policy")
+        .map(|m| m.len())
+        .unwrap_or(0);
+    assert!(policy > 0, "no SELinux policy is loaded");
+}
+
+/// The process runs in selinuxLabel; the bundle's tmpfs mounts (/dev, /dev/shm) carry
+/// mountLabel, and proc does not.
+#[test]
+#[ignore = "needs SELinux: tests/v2/run.sh --selinux runs it under QEMU"]
+fn selinux_process_and_mount_labels() {
+    require_selinux();
+    let rt = Runtime::new();
+    let bundle = Bundle::busybox()
+        .args(&[
+            "sh",
+            "-c",
+            "cat /proc/self/attr/current; echo; cat /proc/self/mounts",
+        ])
+        .config(|c| {
+            c["process"]["selinuxLabel"] = json!(PROCESS_LABEL);
+            c["linux"]["mountLabel"] = json!(MOUNT_LABEL);
+        });
+    let (id, out) = rt.run(&bundle);
+    assert_eq!(exit_code(&out), 0, "stderr: {}", stderr(&out));
+    let text = stdout(&out);
+    let mut lines = text.lines();
+    // SELinux ends the context with a NUL.
+    let current = lines.next().map(|l| l.trim_end_matches('\0'));
+    assert_eq!(current, Some(PROCESS_LABEL), "{text}");
+    let mount = |dest: &str| {
+        text.lines()
+            .find(|l| l.split(' ').nth(1) == Some(dest))
+            .unwrap_or_else(|| panic!("no {dest} mount: {text}"))
+            .to_string()
+    };
+    let context = format!("context={MOUNT_LABEL}");
+    for dest in ["/dev", "/dev/shm"] {
+        assert!(mount(dest).contains(&context), "{}", mount(dest));
+    }
+    assert!(!mount("/proc").contains("context="), "{}", mount("/proc"));
+    assert_nothing_left(&rt, &bundle, &id);
+    detail(format!("{PROCESS_LABEL}; {}", mount("/dev/shm")));
+}
+
+#[test]
+#[ignore = "needs SELinux: tests/v2/run.sh --selinux runs it under QEMU"]
+fn selinux_exec_process_label() {
+    require_selinux();
+    let rt = Runtime::new();
+    let bundle = Bundle::busybox().args(&["sleep", "100000"]);
+    let id = start(&rt, &bundle);
+    let out = exec(
+        &rt,
+        &[
+            "--process-label",
+            PROCESS_LABEL,
+            &id,
+            "cat",
+            "/proc/self/attr/current",
+        ],
+    );
+    assert_eq!(exit_code(&out), 0, "stderr: {}", stderr(&out));
+    assert_eq!(stdout(&out).trim_end_matches(['\n', '\0']), PROCESS_LABEL);
+    let plain = exec(&rt, &[&id, "cat", "/proc/self/attr/current"]);
+    assert_ne!(stdout(&plain).trim_end_matches(['\n', '\0']), PROCESS_LABEL);
+    rt.run_ok(&["delete", "--force", &id]);
+    assert_nothing_left(&rt, &bundle, &id);
+    detail(format!("exec --process-label: {PROCESS_LABEL}"));
+}
+
+#[test]
+#[ignore = "needs SELinux: tests/v2/run.sh --selinux runs it under QEMU"]
+fn selinux_unknown_label_fails_create_with_nothing_left() {
+    require_selinux();
+    let rt = Runtime::new();
+    let bundle = Bundle::busybox()
+        .args(&["true"])
+        .config(|c| c["process"]["selinuxLabel"] = json!("system_u:system_r:no_such_t"));
+    let (id, out) = rt.run(&bundle);
+    assert_one_line_error(&out, "process.selinuxLabel: setting attr/");
+    assert_one_line_error(&out, "not a valid context in the loaded policy");
     assert_nothing_left(&rt, &bundle, &id);
     detail(stderr(&out).trim());
 }
