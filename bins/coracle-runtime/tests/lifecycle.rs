@@ -266,7 +266,7 @@ fn kill_of_a_stopped_container_fails_clearly() {
         assert_eq!(exit_code(&out), 1);
         assert_eq!(
             stderr(&out).trim_end(),
-            format!("coracle-runtime: container {id} is not running")
+            format!("coracle-runtime: container not running: {id}")
         );
     }
     let out = rt.output(&["kill", "--all", &id, "KILL"]);

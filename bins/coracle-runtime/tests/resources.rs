@@ -205,7 +205,12 @@ fn cpu_quota_of_a_fifth_slows_a_busy_loop() {
         "0.2 CPU got {capped_cpu:.2} s of CPU in 2 s"
     );
     // And it shows as speed. The free loop shares the machine's 2 cores with the other tests, so
-    // its share (and the ratio, ~5x on an idle machine) varies: ask only that it got more done.
+    // its share (and the ratio, ~5x on an idle machine) varies: ask only that it got more done —
+    // when the machine gave it more than the ceiling to work with (an overloaded host may not).
+    if free_cpu <= 0.6 {
+        eprintln!("host too busy to compare speeds: the free loop got {free_cpu:.2} s of CPU");
+        return;
+    }
     assert!(
         free_n > capped_n && free_cpu > capped_cpu,
         "0.2 CPU should be slower: {free_n} vs {capped_n} iterations"

@@ -59,6 +59,16 @@ pub fn mode() -> io::Result<Mode> {
     Ok(layout::host()?.mode)
 }
 
+/// Which hierarchies a new container's cgroup is made on (they differ on hybrid hosts only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hierarchies {
+    /// The unified hierarchy, plus each v1 controller the resources set something on (see
+    /// `select`): the fewest cgroup migrations.
+    Needed,
+    /// Every mounted hierarchy, as runc does.
+    Every,
+}
+
 /// The container's cgroup directory on one hierarchy.
 #[derive(Debug, Clone)]
 struct Dir {
@@ -90,6 +100,19 @@ impl Cgroup {
         id: &str,
         resources: Option<&LinuxResources>,
     ) -> io::Result<Cgroup> {
+        Self::create_in(cgroups_path, id, resources, Hierarchies::Needed)
+    }
+
+    /// [`Cgroup::create`] on the hierarchies `which` names. [`Hierarchies::Every`] is what an
+    /// engine that reads the container's v1 cgroups itself expects (containerd's shim loads the
+    /// init's cgroup on every v1 controller for `task metrics` and its OOM watch): runc's
+    /// placement. On v1 and v2 hosts both choices are the same.
+    pub fn create_in(
+        cgroups_path: &str,
+        id: &str,
+        resources: Option<&LinuxResources>,
+        which: Hierarchies,
+    ) -> io::Result<Cgroup> {
         let path = path::resolve(cgroups_path, id, || {
             std::fs::read_to_string("/proc/self/cgroup")
                 .map_err(|e| fsutil::err_at("read", Path::new("/proc/self/cgroup"), e))
@@ -105,7 +128,10 @@ impl Cgroup {
             dirs: Vec::with_capacity(layout.hierarchies.len()),
             bad_path: None,
         };
-        let wanted = select(layout, &plan);
+        let wanted = match which {
+            Hierarchies::Needed => select(layout, &plan),
+            Hierarchies::Every => layout.hierarchies.iter().collect(),
+        };
         let devices = plan.devices.take();
         let made = cg.make_dirs(&wanted).and_then(|()| {
             if layout.mode == Mode::V2 {
@@ -552,8 +578,8 @@ impl Cgroup {
 ///
 /// Every one on v1 and v2 hosts. On hybrid hosts the unified hierarchy already gives what every
 /// container needs (member pids, `cgroup.kill`, `cgroup.freeze`, cpu usage in `cpu.stat`), so a
-/// v1 controller is used only when the resources set something on it; the memory controller
-/// (accounting, `stats`, OOM events) and named hierarchies (`name=systemd`) are always used.
+/// v1 controller is used only when the resources set something on it (so without memory
+/// settings there is no memory accounting and no OOM events; see [`Hierarchies::Every`]).
 /// Each skipped hierarchy saves a mkdir, a join and an rmdir (~0.1 ms; cpuset ~0.2–0.5 ms with the
 /// copy of cpus and mems). A process not joined to a controller stays in the caller's cgroup there.
 /// Device rules do not select the v1 `devices` hierarchy: they are an eBPF program on the unified

@@ -127,11 +127,23 @@ fn build(
     crate::security::self_exec::make_exec_dir(&dir.fifo())?;
     let linux = spec.linux().as_ref();
     let resources = linux.and_then(|l| l.resources().as_ref());
+    // A cgroupsPath comes from an engine (containerd, CRI, Podman, Docker all set one), and
+    // engines read the container's v1 cgroups themselves (containerd's shim: `task metrics`, its
+    // OOM watch), so on hybrid hosts such a cgroup is made on every hierarchy, as runc does.
+    // Without one the runtime is used on its own, and the fewest migrations win; so does a
+    // rootless runtime, whose delegated cgroup is at most the unified one.
+    let rootless = opts.rootless.unwrap_or_else(crate::rootless::is_rootless);
+    let has_path = linux.and_then(|l| l.cgroups_path().as_ref()).is_some();
+    let which = if has_path && !rootless {
+        cgroups::Hierarchies::Every
+    } else {
+        cgroups::Hierarchies::Needed
+    };
     // Rootless without a delegated cgroup, the container may run without one (rootless/cgroup.rs).
     let mut warning = None;
     let made = match systemd {
         Some(unit) => Cgroup::systemd_planned(&unit.path, resources),
-        None => Cgroup::create(&cgroups_path(spec), id, resources),
+        None => Cgroup::create_in(&cgroups_path(spec), id, resources, which),
     };
     let cgroup = match made {
         Ok(cg) => Some(&*cgroup_slot.insert(cg)),

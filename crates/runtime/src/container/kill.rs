@@ -9,7 +9,9 @@ pub fn kill(rt: &Runtime, id: &str, signal: i32, all: bool) -> Result<()> {
     let dir = ContainerDir::open(&rt.root, id)?;
     let st = dir.load()?;
     if state::status(&dir, &st) == Status::Stopped {
-        return Err(Error::msg(format!("container {id} is not running")));
+        // runc's words: containerd's shim recognises "container not running" in the error
+        // and treats the kill as done (a task that exited meanwhile), as it does with runc.
+        return Err(Error::msg(format!("container not running: {id}")));
     }
     if all {
         match st.cgroup() {
