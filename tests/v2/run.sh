@@ -19,7 +19,7 @@
 # `--selinux`: the same tests' SELinux part, the kernel booted with SELinux (permissive) and
 # the minimal policy tests/v2/selinux/policy.conf, compiled here with checkpolicy.
 #
-# Environment: V2_TIMEOUT (seconds for the guest, default 150, 240 with --systemd), V2_KEEP=1
+# Environment: V2_TIMEOUT (seconds for the guest, default 150, 300 with --systemd), V2_KEEP=1
 # keeps the work files.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -55,7 +55,7 @@ busybox=$(command -v busybox || true)
 
 target_dir=${CARGO_TARGET_DIR:-$root/target}
 triple=x86_64-unknown-linux-gnu
-if [ "$mode" = systemd ]; then timeout_s=${V2_TIMEOUT:-240}; else timeout_s=${V2_TIMEOUT:-150}; fi
+if [ "$mode" = systemd ]; then timeout_s=${V2_TIMEOUT:-300}; else timeout_s=${V2_TIMEOUT:-150}; fi
 
 # --- the kernel: the linux-image-6.1.*-amd64 package that linux-image-amd64 depends on
 kcache=$target_dir/v2-kernel

@@ -18,11 +18,11 @@ pub fn options(cli: &Cli, args: &CreateArgs) -> CreateOptions {
         no_pivot: args.no_pivot,
         no_new_keyring: args.no_new_keyring,
         preserve_fds: args.preserve_fds,
+        systemd_cgroup: cli.systemd_cgroup,
         rootless: match cli.rootless {
             Rootless::Auto => None,
             Rootless::True => Some(true),
             Rootless::False => Some(false),
         },
-        systemd_cgroup: cli.systemd_cgroup,
     }
 }

@@ -44,6 +44,8 @@ pub enum Value {
     U32(u32),
     U64(u64),
     Str(String),
+    /// `as`
+    Strs(Vec<String>),
     /// `au`
     U32s(Vec<u32>),
     /// `ay`
@@ -57,6 +59,7 @@ impl Value {
             Value::U32(_) => "u",
             Value::U64(_) => "t",
             Value::Str(_) => "s",
+            Value::Strs(_) => "as",
             Value::U32s(_) => "au",
             Value::Bytes(_) => "ay",
         }
@@ -133,6 +136,7 @@ impl Writer {
             Value::U32(n) => self.u32(*n),
             Value::U64(n) => self.u64(*n),
             Value::Str(s) => self.str(s),
+            Value::Strs(list) => self.array(4, |w| list.iter().for_each(|s| w.str(s))),
             Value::U32s(list) => self.array(4, |w| list.iter().for_each(|n| w.u32(*n))),
             Value::Bytes(b) => self.array(1, |w| w.buf.extend_from_slice(b)),
         }
@@ -463,6 +467,9 @@ mod tests {
         let mut w = Writer::default();
         w.variant(&Value::U32s(vec![5]));
         assert_eq!(w.buf, [2, b'a', b'u', 0, 4, 0, 0, 0, 5, 0, 0, 0]);
+        let mut w = Writer::default();
+        w.variant(&Value::Strs(vec!["a".into()]));
+        assert_eq!(w.buf, [2, b'a', b's', 0, 6, 0, 0, 0, 1, 0, 0, 0, b'a', 0]);
     }
 
     #[test]

@@ -7,23 +7,22 @@ use oci_spec::runtime::LinuxResources;
 
 use super::UnitPath;
 use crate::layout::{self, Mode};
-use crate::{resources, select, Cgroup, Dir};
+use crate::{resources, Cgroup, Dir};
 
 impl Cgroup {
-    /// The cgroup `unit` will have, on the hierarchies a cgroupfs container with `resources`
-    /// would use. Nothing is made; the resources are validated (a bad value fails here, before
+    /// The cgroup `unit` will have, on every hierarchy. Nothing is made; the resources are validated (a bad value fails here, before
     /// any process or unit exists).
     pub fn systemd_planned(unit: &UnitPath, res: Option<&LinuxResources>) -> io::Result<Cgroup> {
         let layout = layout::host()?;
-        let plan = match res {
-            Some(r) => resources::plan(r, layout.mode == Mode::V2)?,
-            None => resources::Plan::default(),
-        };
         if let Some(r) = res {
+            resources::plan(r, layout.mode == Mode::V2)?;
             super::properties::resources(r, layout.mode == Mode::V2)?;
         }
-        let dirs = select(layout, &plan)
-            .into_iter()
+        // Every hierarchy, as runc does: a slice:prefix:name path comes from an engine, and
+        // engines read the container's v1 cgroups themselves (hybrid hosts).
+        let dirs = layout
+            .hierarchies
+            .iter()
             .map(|host| Dir {
                 host,
                 path: host.dir(&unit.cgroup),

@@ -21,7 +21,7 @@ const INFINITY: u64 = u64::MAX;
 pub fn unit(path: &UnitPath, id: &str, pid: u32, v2: bool) -> Vec<Property> {
     let mut p: Vec<Property> = vec![("Description", Value::Str(format!("coracle container {id}")))];
     if path.is_slice() {
-        p.push(("Wants", Value::Str(path.slice.clone())));
+        p.push(("Wants", Value::Strs(vec![path.slice.clone()])));
     } else {
         p.push(("Slice", Value::Str(path.slice.clone())));
         p.push(("Delegate", Value::Bool(true)));
@@ -152,7 +152,10 @@ mod tests {
         let slice = UnitPath::parse("system.slice::system-x.slice", "x").unwrap();
         let p = unit(&slice, "x", 42, true);
         assert_eq!(get(&p, "PIDs"), None, "systemd refuses PIDs on slices");
-        assert_eq!(get(&p, "Wants"), Some(&Value::Str("system.slice".into())));
+        assert_eq!(
+            get(&p, "Wants"),
+            Some(&Value::Strs(vec!["system.slice".into()]))
+        );
     }
 
     #[test]

@@ -81,7 +81,7 @@ pub(crate) fn create_container(
     };
     let systemd = opts
         .systemd_cgroup
-        .then(|| SystemdUnit::prepare(&cgroups_path(&bundle.spec), id))
+        .then(|| SystemdUnit::prepare(&spec_cgroups_path(&bundle.spec), id))
         .transpose()?;
     let dir = ContainerDir::create(&rt.root, id)?;
     let mut cgroup = None;
@@ -126,6 +126,9 @@ fn build(
     fd::mkfifo(&dir.fifo(), 0o622).context(|| format!("creating {}", dir.fifo().display()))?;
     crate::security::self_exec::make_exec_dir(&dir.fifo())?;
     let linux = spec.linux().as_ref();
+    let cgroups_path = linux
+        .and_then(|l| l.cgroups_path().as_ref())
+        .map(|p| p.to_string_lossy().into_owned());
     let resources = linux.and_then(|l| l.resources().as_ref());
     // A cgroupsPath comes from an engine (containerd, CRI, Podman, Docker all set one), and
     // engines read the container's v1 cgroups themselves (containerd's shim: `task metrics`, its
@@ -133,20 +136,20 @@ fn build(
     // Without one the runtime is used on its own, and the fewest migrations win; so does a
     // rootless runtime, whose delegated cgroup is at most the unified one.
     let rootless = opts.rootless.unwrap_or_else(crate::rootless::is_rootless);
-    let has_path = linux.and_then(|l| l.cgroups_path().as_ref()).is_some();
-    let which = if has_path && !rootless {
-        cgroups::Hierarchies::Every
-    } else {
-        cgroups::Hierarchies::Needed
+    let which = match cgroups_path {
+        Some(_) if !rootless => cgroups::Hierarchies::Every,
+        _ => cgroups::Hierarchies::Needed,
     };
     // Rootless without a delegated cgroup, the container may run without one (rootless/cgroup.rs).
     let mut warning = None;
     let made = match systemd {
+        // systemd makes the cgroup once the init exists: here it is only planned.
         Some(unit) => Cgroup::systemd_planned(&unit.path, resources),
-        None => Cgroup::create_in(&cgroups_path(spec), id, resources, which),
+        None => Cgroup::create_in(cgroups_path.as_deref().unwrap_or(""), id, resources, which),
     };
     let cgroup = match made {
         Ok(cg) => Some(&*cgroup_slot.insert(cg)),
+        // No cgroup-less fallback under systemd (that one is for rootless cgroupfs).
         Err(e) if systemd.is_some() => {
             return Err(crate::Error::msg(format!(
                 "linux.cgroupsPath: creating the container's cgroup: {e}"
@@ -285,7 +288,7 @@ fn build(
 }
 
 /// The spec's linux.cgroupsPath ("" when absent).
-fn cgroups_path(spec: &oci_spec::runtime::Spec) -> String {
+fn spec_cgroups_path(spec: &oci_spec::runtime::Spec) -> String {
     spec.linux()
         .as_ref()
         .and_then(|l| l.cgroups_path().as_ref())
