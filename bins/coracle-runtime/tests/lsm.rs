@@ -387,3 +387,66 @@ fn selinux_unknown_label_fails_create_with_nothing_left() {
     assert_nothing_left(&rt, &bundle, &id);
     detail(stderr(&out).trim());
 }
+
+/// The rootfs owned by `uid` (the container's root in a user namespace).
+fn chown_tree(dir: &std::path::Path, uid: u32) {
+    std::os::unix::fs::lchown(dir, Some(uid), Some(uid)).expect("chown");
+    for entry in fs::read_dir(dir).expect("read_dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() && !path.is_symlink() {
+            chown_tree(&path, uid);
+        } else {
+            std::os::unix::fs::lchown(&path, Some(uid), Some(uid)).expect("chown");
+        }
+    }
+}
+
+/// The same profile for a container in its own user namespace: the init writes the attr as the
+/// namespace's root, `exec --apparmor` after joining it.
+#[test]
+#[ignore = "needs AppArmor: tests/v2/run.sh --lsm runs it under QEMU"]
+fn apparmor_profile_in_a_user_namespace() {
+    require_apparmor();
+    let rt = Runtime::new();
+    let maps = json!([{ "containerID": 0, "hostID": 100000, "size": 65536 }]);
+    let bundle = bundle_with_secret().args(&["sh", "-c", PROBE]).config(|c| {
+        c["process"]["apparmorProfile"] = json!(PROFILE);
+        let list = c["linux"]["namespaces"].as_array_mut().expect("namespaces");
+        list.push(json!({ "type": "user" }));
+        c["linux"]["uidMappings"] = maps.clone();
+        c["linux"]["gidMappings"] = maps.clone();
+    });
+    chown_tree(&bundle.rootfs(), 100000);
+    let (id, out) = rt.run(&bundle);
+    assert_eq!(exit_code(&out), 0, "stderr: {}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with(&format!("{PROFILE} (enforce)")), "{text}");
+    for want in ["secret=denied", "tmp=denied", "run=written", "passwd=read"] {
+        assert!(text.lines().any(|l| l == want), "no {want}: {text}");
+    }
+    assert_nothing_left(&rt, &bundle, &id);
+
+    let mut sleeper = bundle_with_secret().args(&["sleep", "100000"]);
+    sleeper.edit(|c| {
+        let list = c["linux"]["namespaces"].as_array_mut().expect("namespaces");
+        list.push(json!({ "type": "user" }));
+        c["linux"]["uidMappings"] = maps.clone();
+        c["linux"]["gidMappings"] = maps.clone();
+    });
+    chown_tree(&sleeper.rootfs(), 100000);
+    let id2 = start(&rt, &sleeper);
+    let out2 = exec(&rt, &["--apparmor", PROFILE, &id2, "sh", "-c", PROBE]);
+    assert_eq!(exit_code(&out2), 0, "stderr: {}", stderr(&out2));
+    let text2 = stdout(&out2);
+    assert!(
+        text2.starts_with(&format!("{PROFILE} (enforce)")),
+        "{text2}"
+    );
+    assert!(text2.lines().any(|l| l == "secret=denied"), "{text2}");
+    rt.run_ok(&["delete", "--force", &id2]);
+    assert_nothing_left(&rt, &sleeper, &id2);
+    detail(format!(
+        "run + exec in a user namespace: {}",
+        text.lines().collect::<Vec<_>>().join(" ")
+    ));
+}
