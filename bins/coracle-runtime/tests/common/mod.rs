@@ -646,15 +646,22 @@ pub fn run_in_pty_typing(
     id: &str,
     input: &[u8],
 ) -> (ExitStatus, String) {
-    use std::io::Write;
     let cmd = format!(
         "{} --root {} run -b {} {id}",
         rt.bin().display(),
         rt.root().display(),
         bundle.path_str()
     );
+    in_pty(&cmd, input)
+}
+
+/// Run the shell command line `cmd` under util-linux `script` (a real pty as its terminal),
+/// typing `input` first; returns script's exit status (with -e, the command's) and the pty's
+/// output without carriage returns.
+pub fn in_pty(cmd: &str, input: &[u8]) -> (ExitStatus, String) {
+    use std::io::Write;
     let mut child = Command::new("script")
-        .args(["-qec", &cmd, "/dev/null"])
+        .args(["-qec", cmd, "/dev/null"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()

@@ -33,7 +33,14 @@ fn dev(d: &LinuxThrottleDevice) -> String {
     format!("{}:{}", d.major(), d.minor())
 }
 
+/// A weight of 0 means "not set": Docker sends `"blockIO": {"weight": 0}` for every container
+/// without `--blkio-weight`, and runc writes no weight then.
+fn set(w: Option<u16>) -> Option<u16> {
+    w.filter(|&w| w != 0)
+}
+
 pub(super) fn plan(b: &LinuxBlockIo, v2: bool, p: &mut Plan) -> io::Result<()> {
+    let (weight, leaf_weight) = (set(b.weight()), set(b.leaf_weight()));
     let throttles: [(
         &str,
         &'static str,
@@ -65,28 +72,28 @@ pub(super) fn plan(b: &LinuxBlockIo, v2: bool, p: &mut Plan) -> io::Result<()> {
             b.throttle_write_iops_device(),
         ),
     ];
-    if let Some(w) = b.weight() {
+    if let Some(w) = weight {
         check_weight(w, "weight")?;
     }
-    if let Some(w) = b.leaf_weight() {
+    if let Some(w) = leaf_weight {
         check_weight(w, "leafWeight")?;
     }
     if v2 {
         let t = Target::V2;
-        if let Some(w) = b.weight() {
+        if let Some(w) = weight {
             // io.bfq.weight takes the v1 scale where BFQ is in use; else io.weight, converted.
             p.push(
                 Write::new(t, "io.bfq.weight", w.to_string(), format!("{F}.weight"))
                     .or_file_value("io.weight", weight_to_io_weight(w).to_string()),
             );
         }
-        if b.leaf_weight().is_some() {
+        if leaf_weight.is_some() {
             return Err(invalid(format!(
                 "{F}.leafWeight: cgroup v2 has no leaf weight"
             )));
         }
         for (i, d) in b.weight_device().iter().flatten().enumerate() {
-            if let Some(w) = d.weight() {
+            if let Some(w) = set(d.weight()) {
                 check_weight(w, &format!("weightDevice[{i}].weight"))?;
                 p.push(Write::new(
                     t,
@@ -114,13 +121,13 @@ pub(super) fn plan(b: &LinuxBlockIo, v2: bool, p: &mut Plan) -> io::Result<()> {
         return Ok(());
     }
     let t = Target::V1("blkio");
-    if let Some(w) = b.weight() {
+    if let Some(w) = weight {
         p.push(
             Write::new(t, "blkio.weight", w.to_string(), format!("{F}.weight"))
                 .or_file("blkio.bfq.weight"),
         );
     }
-    if let Some(w) = b.leaf_weight() {
+    if let Some(w) = leaf_weight {
         p.push(Write::new(
             t,
             "blkio.leaf_weight",
@@ -129,7 +136,7 @@ pub(super) fn plan(b: &LinuxBlockIo, v2: bool, p: &mut Plan) -> io::Result<()> {
         ));
     }
     for (i, d) in b.weight_device().iter().flatten().enumerate() {
-        if let Some(w) = d.weight() {
+        if let Some(w) = set(d.weight()) {
             check_weight(w, &format!("weightDevice[{i}].weight"))?;
             p.push(
                 Write::new(
@@ -141,7 +148,7 @@ pub(super) fn plan(b: &LinuxBlockIo, v2: bool, p: &mut Plan) -> io::Result<()> {
                 .or_file("blkio.bfq.weight_device"),
             );
         }
-        if let Some(w) = d.leaf_weight() {
+        if let Some(w) = set(d.leaf_weight()) {
             p.push(Write::new(
                 t,
                 "blkio.leaf_weight_device",
@@ -174,6 +181,15 @@ mod tests {
         assert_eq!(weight_to_io_weight(10), 1);
         assert_eq!(weight_to_io_weight(500), 4950);
         assert_eq!(weight_to_io_weight(1000), 10000);
+    }
+
+    /// Docker's spec for a container without --blkio-weight.
+    #[test]
+    fn zero_weights_are_unset() {
+        let r = res(r#"{"blockIO":{"weight":0,"leafWeight":0,
+            "weightDevice":[{"major":8,"minor":0,"weight":0,"leafWeight":0}]}}"#);
+        assert!(writes(&plan_all(&r, false).unwrap()).is_empty());
+        assert!(writes(&plan_all(&r, true).unwrap()).is_empty());
     }
 
     #[test]

@@ -37,13 +37,15 @@ pub fn start(rt: &Runtime, id: &str) -> Result<()> {
 /// Open the fifo for reading (which lets the parked init go on) and read until it closes: "0" alone
 /// means the exec succeeded (the fifo is close-on-exec); anything after it is the init's error.
 fn release(dir: &ContainerDir, st: &state::State) -> Result<()> {
+    // The pidfd first: once the fifo is open the init runs the user's program, which may exit
+    // and be reaped by its parent (conmon, the shim) before a pidfd could be had.
+    let pidfd =
+        process::pidfd_open(st.pid).context(|| format!("watching the init (pid {})", st.pid))?;
     let fifo = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
         .open(dir.fifo())
         .context(|| format!("opening {}", dir.fifo().display()))?;
-    let pidfd =
-        process::pidfd_open(st.pid).context(|| format!("watching the init (pid {})", st.pid))?;
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];
     loop {

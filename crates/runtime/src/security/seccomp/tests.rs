@@ -231,16 +231,22 @@ fn actions_and_flags() {
     assert_eq!(p("read"), RET_ALLOW);
 }
 
+/// Podman's default profile allows `swapcontext` (ppc64 only) on every arch: runc ignores such
+/// names, and so do we; the other names of the rule still apply.
+#[test]
+fn names_no_table_knows_are_skipped() {
+    let f = compiled(json!({
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "syscalls": [{"names": ["read", "swapcontext", "s390_pci_mmio_read"],
+                      "action": "SCMP_ACT_ALLOW"}]
+    }));
+    assert_eq!(run(&f.program, nr(X, "read"), X.audit(), [0; 6]), RET_ALLOW);
+    assert_eq!(run(&f.program, nr(X, "write"), X.audit(), [0; 6]), EPERM);
+}
+
 #[test]
 fn errors_name_the_field() {
     let base = |sys: Value| json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": sys});
-    assert_eq!(
-        error(base(
-            json!([{"names": ["read"], "action": "SCMP_ACT_ERRNO"},
-                          {"names": ["getpid", "no_such_call"], "action": "SCMP_ACT_ERRNO"}])
-        )),
-        "linux.seccomp.syscalls[1].names[1]: unknown syscall \"no_such_call\""
-    );
     assert_eq!(
         error(base(
             json!([{"names": ["read"], "action": "SCMP_ACT_ALLOW"},
