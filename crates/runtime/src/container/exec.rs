@@ -37,6 +37,10 @@ pub struct ExecOptions {
     /// Capabilities added to every set of the bundle's process.
     pub caps: Vec<String>,
     pub no_new_privs: bool,
+    /// `--apparmor PROFILE`: replaces the bundle's process.apparmorProfile.
+    pub apparmor: Option<String>,
+    /// `--process-label LABEL`: replaces the bundle's process.selinuxLabel.
+    pub process_label: Option<String>,
     pub pid_file: Option<PathBuf>,
     pub console_socket: Option<PathBuf>,
     pub preserve_fds: u32,
@@ -261,8 +265,32 @@ fn process_from_flags(bundle: &std::path::Path, o: &ExecOptions) -> Result<Proce
     if o.no_new_privs {
         p.set_no_new_privileges(Some(true));
     }
+    lsm_flags(&mut p, o)?;
     spec::validate_process(&p, "exec")?;
     Ok(p)
+}
+
+/// `--apparmor` and `--process-label` over the bundle's labels; on a host without the LSM the
+/// flag is named in the error.
+fn lsm_flags(p: &mut Process, o: &ExecOptions) -> Result<()> {
+    use crate::security::lsm::{apparmor, selinux};
+    if let Some(profile) = &o.apparmor {
+        if !profile.is_empty() && !apparmor::enabled() {
+            return Err(Error::msg(
+                "--apparmor: AppArmor is not enabled on this host",
+            ));
+        }
+        p.set_apparmor_profile(Some(profile.clone()));
+    }
+    if let Some(label) = &o.process_label {
+        if !label.is_empty() && !selinux::enabled() {
+            return Err(Error::msg(
+                "--process-label: SELinux is not enabled on this host",
+            ));
+        }
+        p.set_selinux_label(Some(label.clone()));
+    }
+    Ok(())
 }
 
 /// `-u UID[:GID]`, numbers only (as runc).

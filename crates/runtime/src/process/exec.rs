@@ -8,6 +8,7 @@ use super::channel::{Channel, Msg};
 use super::identity::{find_program, Identity};
 use super::init::{cstrings, enter_cwd, prepare_fds, with_home};
 use crate::namespaces::{clone_flag, kind_name, Join};
+use crate::security::lsm::ExecLabels;
 use crate::security::seccomp::Filter;
 use crate::security::self_exec::{self, RuntimeBinary};
 use crate::sys::{process, signal};
@@ -48,6 +49,8 @@ fn setup_and_exec(cfg: &ExecConfig, chan: &Channel) -> Result<std::convert::Infa
     // container's pid namespace: others there must not open its /proc/<pid>/exe or fds.
     process::prctl(libc::PR_SET_DUMPABLE, 0).context(|| "prctl(PR_SET_DUMPABLE)")?;
     let runtime = RuntimeBinary::current()?;
+    // On the host's /proc, before the container's mount namespace is joined.
+    let labels = ExecLabels::open(cfg.process)?;
     chan.expect(Msg::CgroupJoined)?;
     for j in cfg.joins {
         process::setns(j.file.as_fd(), clone_flag(j.kind))
@@ -79,6 +82,9 @@ fn setup_and_exec(cfg: &ExecConfig, chan: &Channel) -> Result<std::convert::Infa
     let program = find_program(arg0, &env, &cwd)?;
     let identity = Identity::from_process(p)?;
     Identity::apply_limits(p)?;
+    // The LSM labels (applied at the execve): before any seccomp filter, which might deny the
+    // write, and before the capabilities go.
+    labels.apply()?;
     // Same order as the init: before the capabilities go without no_new_privs, else last.
     let nnp = p.no_new_privileges() == Some(true);
     if let (Some(f), false) = (cfg.seccomp, nnp) {
