@@ -12,6 +12,7 @@ use crate::process::channel::{self, unexpected, Msg};
 use crate::process::exec::{self as child, ExecConfig};
 use crate::process::spawn;
 use crate::security::seccomp::listener::Listener;
+use crate::security::self_exec::ExecLinkDir;
 use crate::state::{self, ContainerDir, Status};
 use crate::sys::process::{self, Forked};
 use crate::sys::signal::SigSet;
@@ -124,6 +125,7 @@ pub fn exec(rt: &Runtime, id: &str, opts: &ExecOptions) -> Result<i32> {
         process::setns(j.file.as_fd(), clone_flag(j.kind))
             .context(|| format!("joining the container's {} namespace", kind_name(j.kind)))?;
     }
+    let link_dir = ExecLinkDir::make(&dir.fifo())?;
     let cfg = ExecConfig {
         process: &proc_,
         joins: &joins,
@@ -132,6 +134,7 @@ pub fn exec(rt: &Runtime, id: &str, opts: &ExecOptions) -> Result<i32> {
         preserve_fds: opts.preserve_fds,
         signal_mask: mask,
         seccomp: seccomp.as_ref(),
+        link_dir: link_dir.path(),
     };
     let (parent, chan) = channel::pair()?;
     let (forked, born_in_unified) =
@@ -171,6 +174,7 @@ pub fn exec(rt: &Runtime, id: &str, opts: &ExecOptions) -> Result<i32> {
         write_pid_file(opts.pid_file.as_deref(), pid)?;
         Ok(master)
     })();
+    drop(link_dir);
     let master = match started {
         Ok(m) => m,
         Err(e) => {
