@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Format check, lints, every test of the workspace, then the cgroup v2 tests under QEMU
 # (tests/v2/run.sh) and the systemd cgroup driver tests with systemd as PID 1 under QEMU
-# (tests/v2/run.sh --systemd). Run as root: the integration tests start real containers.
+# (tests/v2/run.sh --systemd), and the AppArmor and SELinux label tests in the same guest
+# (tests/v2/run.sh --lsm, --selinux). Run as root: the integration tests start real containers.
 # RUST_TEST_THREADS (default 4) bounds parallel tests on small machines.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,8 +23,10 @@ RUST_TEST_THREADS=${RUST_TEST_THREADS:-4} cargo test --workspace --no-fail-fast 
 if command -v qemu-system-x86_64 >/dev/null; then
   tests/v2/run.sh || status=1
   tests/v2/run.sh --systemd || status=1
+  tests/v2/run.sh --lsm || status=1
+  tests/v2/run.sh --selinux || status=1
 else
-  echo "test.sh: SKIPPED the cgroup v2 and systemd tests: qemu-system-x86_64 is not installed" \
+  echo "test.sh: SKIPPED the cgroup v2, systemd and LSM tests: qemu-system-x86_64 is not installed" \
     "(apt-get install qemu-system-x86 cpio)" >&2
 fi
 exit "$status"

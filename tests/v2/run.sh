@@ -13,6 +13,12 @@
 # systemctl with the libraries ldd names), booted as PID 1 by tests/v2/systemd/init; systemd runs
 # the tests from tests/v2/systemd/coracle-tests.service (tests/v2/init in its systemd mode).
 #
+# `--lsm`: the LSM label tests (bins/coracle-runtime/tests/lsm.rs) with AppArmor, which Debian's
+# kernel enables by default: the same guest plus the host's apparmor_parser (with the libraries
+# ldd names) and tests/v2/lsm/ (the test profile, and the setup tests/v2/init runs to load it).
+# `--selinux`: the same tests' SELinux part, the kernel booted with SELinux (permissive) and
+# the minimal policy tests/v2/selinux/policy.conf, compiled here with checkpolicy.
+#
 # Environment: V2_TIMEOUT (seconds for the guest, default 150, 300 with --systemd), V2_KEEP=1
 # keeps the work files.
 set -euo pipefail
@@ -27,9 +33,18 @@ done
 mode=v2 test_name=cgroup_v2
 case "${1:-}" in
 --systemd) mode=systemd test_name=systemd_cgroup ;;
+--lsm) mode=lsm test_name=lsm ;;
+--selinux) mode=selinux test_name=lsm ;;
 "") ;;
-*) fail "unknown argument $1 (usage: tests/v2/run.sh [--systemd])" ;;
+*) fail "unknown argument $1 (usage: tests/v2/run.sh [--systemd|--lsm|--selinux])" ;;
 esac
+if [ "$mode" = selinux ]; then
+  command -v checkpolicy >/dev/null || fail "checkpolicy is needed for --selinux (apt-get install checkpolicy)"
+fi
+apparmor_parser=$(command -v apparmor_parser || echo /usr/sbin/apparmor_parser)
+if [ "$mode" = lsm ]; then
+  [ -x "$apparmor_parser" ] || fail "apparmor_parser is needed for --lsm (apt-get install apparmor)"
+fi
 if [ "$mode" = systemd ]; then
   [ -x /lib/systemd/systemd ] && command -v systemctl >/dev/null ||
     fail "systemd is needed for --systemd (apt-get install systemd)"
@@ -134,6 +149,28 @@ if [ "$mode" = systemd ]; then
   append="$append systemd.unit=coracle-tests.service systemd.show_status=0"
 else
   install -m 0755 tests/v2/init "$work/initramfs/init"
+fi
+if [ "$mode" = lsm ]; then
+  # apparmor_parser and its libraries side by side in /lib/lsm (tests/v2/lsm/setup starts it
+  # through that loader); V2_TESTS (an unknown name=value on the command line) reaches /init.
+  ir=$work/initramfs
+  mkdir -p "$ir/lib/lsm" "$ir/etc/apparmor.d" "$ir/etc/apparmor"
+  cp -L "$apparmor_parser" "$ir/bin/apparmor_parser"
+  for lib in $(ldd "$apparmor_parser" | grep -o '/[^ ]*\.so[^ ]*' | sort -u); do
+    cp -L "$lib" "$ir/lib/lsm/$(basename "$lib")"
+  done
+  install -m 0644 tests/v2/lsm/coracle-test.profile "$ir/etc/apparmor.d/coracle-test"
+  install -m 0755 tests/v2/lsm/setup "$ir/bin/lsm-setup"
+  : >"$ir/etc/apparmor/parser.conf"
+  append="$append V2_TESTS=lsm V2_ONLY=apparmor"
+fi
+if [ "$mode" = selinux ]; then
+  # -U allow: what the policy does not name is allowed; the guest runs permissive anyway.
+  ir=$work/initramfs
+  mkdir -p "$ir/etc/selinux"
+  checkpolicy -U allow -o "$ir/etc/selinux/policy" tests/v2/selinux/policy.conf >/dev/null
+  install -m 0755 tests/v2/lsm/setup "$ir/bin/lsm-setup"
+  append="$append security=selinux selinux=1 enforcing=0 V2_TESTS=lsm V2_ONLY=selinux"
 fi
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$work/initramfs/etc/passwd"
 printf 'root:x:0:\n' >"$work/initramfs/etc/group"

@@ -148,6 +148,12 @@ pub struct ExecArgs {
     pub cap: Vec<String>,
     #[arg(long = "no-new-privs")]
     pub no_new_privs: bool,
+    /// The AppArmor profile for the process (replaces the container's).
+    #[arg(long)]
+    pub apparmor: Option<String>,
+    /// The SELinux label for the process (replaces the container's).
+    #[arg(long = "process-label")]
+    pub process_label: Option<String>,
     #[arg(long = "pid-file")]
     pub pid_file: Option<PathBuf>,
     #[arg(long = "console-socket")]

@@ -217,6 +217,43 @@ fn exec_of_the_runtime_itself_into_a_running_container_is_refused() {
     assert_nothing_left(&rt, &bundle, &id);
 }
 
+#[test]
+fn exec_of_a_program_swapped_for_the_runtime_during_the_exec_never_runs_it() {
+    // Inside the container a loop keeps swapping /t between busybox and /proc/self/exe (atomic
+    // renames) while `exec /t --version` runs again and again: whichever file the check sees is
+    // the file exec'd, so the runtime never runs there (it would print its version).
+    let copy = RuntimeCopy::new();
+    let rt = copy.runtime();
+    let swap = "while :; do ln -sfn /proc/self/exe /t.new; mv -f /t.new /t; \
+                ln -sfn /bin/busybox /t.new; mv -f /t.new /t; done";
+    let bundle = Bundle::busybox()
+        .args(&["sh", "-c", swap])
+        .config(|c| c["root"]["readonly"] = false.into());
+    let id = start(&rt, &bundle);
+    let (mut refused, mut busybox) = (0, 0);
+    for _ in 0..150 {
+        let out = rt.output(&["exec", &id, "/t", "--version"]);
+        let (o, e) = (stdout(&out), stderr(&out));
+        assert!(
+            !o.contains("version") && !o.contains("spec:"),
+            "the runtime ran in the container: {o} {e}"
+        );
+        if e.contains("refusing to run the runtime's own binary") {
+            refused += 1;
+        } else if e.contains("applet not found") {
+            busybox += 1;
+        }
+    }
+    copy.assert_unchanged("the swap race");
+    // Both sides of the race were met (else the loop was not racing).
+    assert!(
+        refused > 0 && busybox > 0,
+        "refused {refused}, busybox ran {busybox}"
+    );
+    rt.run_ok(&["delete", "--force", &id]);
+    assert_nothing_left(&rt, &bundle, &id);
+}
+
 // --- CVE-2024-21626 ------------------------------------------------------------------------
 
 /// `run` with the runtime holding host descriptors 5 (a directory) and 7 (a file) that it was not

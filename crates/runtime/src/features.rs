@@ -142,8 +142,8 @@ pub fn features() -> Value {
                 "knownFlags": SECCOMP_KNOWN_FLAGS,
                 "supportedFlags": seccomp_supported_flags(),
             },
-            "apparmor": { "enabled": false },
-            "selinux": { "enabled": false },
+            "apparmor": { "enabled": crate::security::lsm::apparmor::enabled() },
+            "selinux": { "enabled": crate::security::lsm::selinux::enabled() },
             "intelRdt": { "enabled": false },
             "mountExtensions": { "idmap": { "enabled": false } },
         },
@@ -182,8 +182,15 @@ mod tests {
         assert!(kernel_at_least("5.19", (5, 19)));
         assert!(!kernel_at_least("5.15.0", (5, 19)));
         assert!(!kernel_at_least("4.20.1", (5, 19)));
-        assert_eq!(f["linux"]["apparmor"]["enabled"], false);
-        assert_eq!(f["linux"]["selinux"]["enabled"], false);
+        // What the host has (this one has neither LSM).
+        assert_eq!(
+            f["linux"]["apparmor"]["enabled"],
+            crate::security::lsm::apparmor::enabled()
+        );
+        assert_eq!(
+            f["linux"]["selinux"]["enabled"],
+            crate::security::lsm::selinux::enabled()
+        );
         assert_eq!(f["linux"]["cgroup"]["systemd"], true);
         assert_eq!(f["linux"]["cgroup"]["v1"], true);
         let opts = f["mountOptions"].as_array().unwrap();

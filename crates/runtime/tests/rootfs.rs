@@ -120,6 +120,7 @@ fn run(
                     console: case.console,
                     cgroupns: case.cgroupns,
                     cgroup_mounts: &case.cgroup_mounts,
+                    mount_label: None,
                 };
                 setup(f);
                 let steps = rootfs::prepare(&opts)

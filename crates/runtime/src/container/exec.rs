@@ -12,6 +12,7 @@ use crate::process::channel::{self, unexpected, Msg};
 use crate::process::exec::{self as child, ExecConfig};
 use crate::process::spawn;
 use crate::security::seccomp::listener::Listener;
+use crate::security::self_exec::ExecLinkDir;
 use crate::state::{self, ContainerDir, Status};
 use crate::sys::process::{self, Forked};
 use crate::sys::signal::SigSet;
@@ -37,6 +38,10 @@ pub struct ExecOptions {
     /// Capabilities added to every set of the bundle's process.
     pub caps: Vec<String>,
     pub no_new_privs: bool,
+    /// `--apparmor PROFILE`: replaces the bundle's process.apparmorProfile.
+    pub apparmor: Option<String>,
+    /// `--process-label LABEL`: replaces the bundle's process.selinuxLabel.
+    pub process_label: Option<String>,
     pub pid_file: Option<PathBuf>,
     pub console_socket: Option<PathBuf>,
     pub preserve_fds: u32,
@@ -120,6 +125,7 @@ pub fn exec(rt: &Runtime, id: &str, opts: &ExecOptions) -> Result<i32> {
         process::setns(j.file.as_fd(), clone_flag(j.kind))
             .context(|| format!("joining the container's {} namespace", kind_name(j.kind)))?;
     }
+    let link_dir = ExecLinkDir::make(&dir.fifo())?;
     let cfg = ExecConfig {
         process: &proc_,
         joins: &joins,
@@ -128,6 +134,7 @@ pub fn exec(rt: &Runtime, id: &str, opts: &ExecOptions) -> Result<i32> {
         preserve_fds: opts.preserve_fds,
         signal_mask: mask,
         seccomp: seccomp.as_ref(),
+        link_dir: link_dir.path(),
     };
     let (parent, chan) = channel::pair()?;
     let (forked, born_in_unified) =
@@ -167,6 +174,7 @@ pub fn exec(rt: &Runtime, id: &str, opts: &ExecOptions) -> Result<i32> {
         write_pid_file(opts.pid_file.as_deref(), pid)?;
         Ok(master)
     })();
+    drop(link_dir);
     let master = match started {
         Ok(m) => m,
         Err(e) => {
@@ -261,8 +269,32 @@ fn process_from_flags(bundle: &std::path::Path, o: &ExecOptions) -> Result<Proce
     if o.no_new_privs {
         p.set_no_new_privileges(Some(true));
     }
+    lsm_flags(&mut p, o)?;
     spec::validate_process(&p, "exec")?;
     Ok(p)
+}
+
+/// `--apparmor` and `--process-label` over the bundle's labels; on a host without the LSM the
+/// flag is named in the error.
+fn lsm_flags(p: &mut Process, o: &ExecOptions) -> Result<()> {
+    use crate::security::lsm::{apparmor, selinux};
+    if let Some(profile) = &o.apparmor {
+        if !profile.is_empty() && !apparmor::enabled() {
+            return Err(Error::msg(
+                "--apparmor: AppArmor is not enabled on this host",
+            ));
+        }
+        p.set_apparmor_profile(Some(profile.clone()));
+    }
+    if let Some(label) = &o.process_label {
+        if !label.is_empty() && !selinux::enabled() {
+            return Err(Error::msg(
+                "--process-label: SELinux is not enabled on this host",
+            ));
+        }
+        p.set_selinux_label(Some(label.clone()));
+    }
+    Ok(())
 }
 
 /// `-u UID[:GID]`, numbers only (as runc).

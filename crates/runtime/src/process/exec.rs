@@ -8,6 +8,7 @@ use super::channel::{Channel, Msg};
 use super::identity::{find_program, Identity};
 use super::init::{cstrings, enter_cwd, prepare_fds, with_home};
 use crate::namespaces::{clone_flag, kind_name, Join};
+use crate::security::lsm::ExecLabels;
 use crate::security::seccomp::Filter;
 use crate::security::self_exec::{self, RuntimeBinary};
 use crate::sys::{process, signal};
@@ -30,6 +31,8 @@ pub struct ExecConfig<'a> {
     pub signal_mask: signal::SigSet,
     /// The container's linux.seccomp, compiled by the parent: an exec'd process gets it too.
     pub seccomp: Option<&'a Filter>,
+    /// This exec's own link directory (security/self_exec.rs).
+    pub link_dir: &'a Path,
 }
 
 /// Entry point in the child; never returns.
@@ -48,6 +51,9 @@ fn setup_and_exec(cfg: &ExecConfig, chan: &Channel) -> Result<std::convert::Infa
     // container's pid namespace: others there must not open its /proc/<pid>/exe or fds.
     process::prctl(libc::PR_SET_DUMPABLE, 0).context(|| "prctl(PR_SET_DUMPABLE)")?;
     let runtime = RuntimeBinary::current()?;
+    // On the host's /proc, before the container's mount namespace is joined.
+    let labels = ExecLabels::open(cfg.process)?;
+    let link_dir = self_exec::open_dir(cfg.link_dir)?;
     chan.expect(Msg::CgroupJoined)?;
     for j in cfg.joins {
         process::setns(j.file.as_fd(), clone_flag(j.kind))
@@ -79,6 +85,16 @@ fn setup_and_exec(cfg: &ExecConfig, chan: &Channel) -> Result<std::convert::Infa
     let program = find_program(arg0, &env, &cwd)?;
     let identity = Identity::from_process(p)?;
     Identity::apply_limits(p)?;
+    // CVE-2019-5736: open the program in the container's root and check it (and its #!
+    // interpreters) is not the runtime; the file checked is the file exec'd, through a link made
+    // while still the container's root (the owner of the link directory).
+    let args = cstrings(&args)?;
+    let program_path = Path::new(p.cwd()).join(&program);
+    let target = self_exec::check(&program_path, args, runtime)?;
+    let name = self_exec::link(&program, &target, &link_dir)?;
+    // The LSM labels (applied at the execve): before any seccomp filter, which might deny the
+    // write, and before the capabilities go.
+    labels.apply()?;
     // Same order as the init: before the capabilities go without no_new_privs, else last.
     let nnp = p.no_new_privileges() == Some(true);
     if let (Some(f), false) = (cfg.seccomp, nnp) {
@@ -87,22 +103,13 @@ fn setup_and_exec(cfg: &ExecConfig, chan: &Channel) -> Result<std::convert::Infa
     identity.become_user(p)?;
     enter_cwd(p.cwd())?;
     prepare_fds(cfg.preserve_fds)?;
-    let args = cstrings(&args)?;
     let env = cstrings(&env)?;
-    // Refuse the runtime's own binary (a link to /proc/self/exe, a #! naming it). Unlike the
-    // init's exec, this one still execs by path after the check.
-    self_exec::check(
-        Path::new(p.cwd()).join(&program).as_path(),
-        args.clone(),
-        runtime,
-    )?;
     signal::reset_dispositions();
     let _ = signal::SigSet::empty().set_mask();
     if let (Some(f), true) = (cfg.seccomp, nnp) {
         load(f, chan)?;
     }
-    let e = process::execve(&program, &args, &env);
-    Err(Error::msg(format!("exec {}: {e}", program.display())))
+    Err(self_exec::exec(&program, &target, &link_dir, &name, &env))
 }
 
 /// Load the filter; one with SCMP_ACT_NOTIFY passes its listener fd to the runtime (still

@@ -7,6 +7,7 @@ use super::channel::{unexpected, Channel, Msg};
 use super::identity::{find_program, Identity};
 use crate::namespaces::Namespaces;
 use crate::rootfs::{self, RootfsOptions};
+use crate::security::lsm::{self, ExecLabels};
 use crate::security::seccomp::Filter;
 use crate::security::self_exec::{self, RuntimeBinary};
 use crate::sys::{fd, process, signal};
@@ -113,12 +114,12 @@ fn setup(cfg: &InitConfig, chan: &Channel) -> Result<Parked> {
     }
     set_names(spec)?;
     if !cfg.no_new_keyring {
-        process::join_session_keyring(&format!("_ses.{}", cfg.id))
-            .context(|| "creating the session keyring")?;
-        process::restrict_session_keyring()
-            .context(|| "restricting the session keyring to its possessors")?;
+        session_keyring(cfg.id, proc_)?;
     }
     let identity = Identity::from_process(proc_)?;
+    // Opened here, on the host's /proc (the container's may be missing or not a procfs); written
+    // just before `Ready`.
+    let labels = ExecLabels::open(proc_)?;
     let fifo_path = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_PATH | libc::O_CLOEXEC)
@@ -134,6 +135,7 @@ fn setup(cfg: &InitConfig, chan: &Channel) -> Result<Parked> {
         console: proc_.terminal() == Some(true),
         cgroupns: cfg.ns.new_cgroup,
         cgroup_mounts: cfg.cgroup_mounts,
+        mount_label: mount_label(spec),
     };
     rootfs::prepare(&opts)?;
     let state_json = runtime_hooks(cfg, chan)?;
@@ -163,6 +165,10 @@ fn setup(cfg: &InitConfig, chan: &Channel) -> Result<Parked> {
     // Last, so the runtime's own setup never runs under the process's limits (a small
     // RLIMIT_NOFILE would make it fail); still before the park, so a bad value fails `create`.
     Identity::apply_limits(proc_)?;
+    // The LSM labels take effect at the execve. Written before `Ready` (where runc applies the
+    // AppArmor profile) so a profile that is not loaded fails `create` with nothing left; the
+    // steps after the park are the runtime's own and run in the init's current context.
+    labels.apply()?;
     if let Some(f) = cfg.seccomp.filter(|f| f.notify.is_some()) {
         // SCMP_ACT_NOTIFY: the listener fd must reach the runtime, whose `create` is gone by the
         // time the init execs; so this filter is loaded here, before the park (where runc loads
@@ -257,6 +263,33 @@ fn setup_terminal(cfg: &InitConfig, chan: &Channel) -> Result<()> {
     }
     rootfs::bind_console(&slave)?;
     terminal::attach_stdio(&slave)
+}
+
+/// The container's session keyring (possessor-only); with process.selinuxLabel it is made with
+/// that context (keycreate, reset afterwards as runc does).
+fn session_keyring(id: &str, proc_: &Process) -> Result<()> {
+    let label = lsm::non_empty(proc_.selinux_label());
+    let mut keycreate = label.map(|_| lsm::selinux::open_keycreate()).transpose()?;
+    if let (Some(f), Some(l)) = (keycreate.as_mut(), label) {
+        lsm::selinux::set_keycreate(f, l)?;
+    }
+    process::join_session_keyring(&format!("_ses.{id}"))
+        .context(|| "creating the session keyring")?;
+    process::restrict_session_keyring()
+        .context(|| "restricting the session keyring to its possessors")?;
+    if let Some(f) = keycreate.as_mut() {
+        lsm::selinux::set_keycreate(f, "")?;
+    }
+    Ok(())
+}
+
+/// linux.mountLabel when SELinux is on; skipped without a word when it is off (as crun does).
+fn mount_label(spec: &Spec) -> Option<&str> {
+    let label = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| lsm::non_empty(l.mount_label()))?;
+    lsm::selinux::enabled().then_some(label)
 }
 
 /// Wait for `start`, then exec. Returns only on failure, after telling `start` why.

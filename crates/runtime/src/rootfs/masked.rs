@@ -28,8 +28,10 @@ pub fn readonly_paths(paths: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Hide each path: /dev/null bound over a file, an empty read-only tmpfs over a directory.
-pub fn masked_paths(paths: &[String]) -> Result<()> {
+/// Hide each path: /dev/null bound over a file, an empty read-only tmpfs over a directory
+/// (labelled with linux.mountLabel when SELinux is on, as runc does).
+pub fn masked_paths(paths: &[String], mount_label: Option<&str>) -> Result<()> {
+    let data = mount_label.map(|l| crate::security::lsm::selinux::format_mount_label("", l));
     for (i, p) in paths.iter().enumerate() {
         let path = Path::new(p);
         let fail = |e| Error::Io {
@@ -50,7 +52,7 @@ pub fn masked_paths(paths: &[String]) -> Result<()> {
                 path,
                 Some("tmpfs"),
                 libc::MS_RDONLY,
-                None,
+                data.as_deref(),
             )
             .map_err(fail)?,
             r => r.map_err(fail)?,

@@ -34,6 +34,9 @@ pub struct RootfsOptions<'a> {
     /// The container has a new cgroup namespace.
     pub cgroupns: bool,
     pub cgroup_mounts: &'a [cgroups::Hierarchy],
+    /// linux.mountLabel, only when SELinux is on (else skipped, as crun does): added as
+    /// `context=` to the mounts that take it.
+    pub mount_label: Option<&'a str>,
 }
 
 impl RootfsOptions<'_> {
@@ -180,7 +183,7 @@ pub fn finish(opts: &RootfsOptions) -> Result<()> {
             masked::readonly_paths(paths)?;
         }
         if let Some(paths) = linux.masked_paths() {
-            masked::masked_paths(paths)?;
+            masked::masked_paths(paths, opts.mount_label)?;
         }
     }
     if opts.spec.root().as_ref().and_then(|r| r.readonly()) == Some(true) {

@@ -76,7 +76,10 @@ pub fn is_dev(dest: &Path) -> bool {
 /// Perform every spec mount in order.
 pub fn mount_all(root: &Root, opts: &RootfsOptions) -> Result<()> {
     for (i, m) in opts.spec.mounts().iter().flatten().enumerate() {
-        let m = parse(i, m)?;
+        let mut m = parse(i, m)?;
+        if let Some(label) = opts.mount_label {
+            label_mount(&mut m, label);
+        }
         if m.fs_type == "cgroup" {
             cgroup::mount(root, &m, opts)?;
             continue;
@@ -89,6 +92,16 @@ pub fn mount_all(root: &Root, opts: &RootfsOptions) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// linux.mountLabel as `context=` on a mount that takes it (not on a remount: the label is fixed
+/// when the filesystem is made).
+fn label_mount(m: &mut SpecMount, label: &str) {
+    use crate::security::lsm::selinux;
+    let o = &mut m.options;
+    if o.flags & libc::MS_REMOUNT == 0 && selinux::takes_mount_label(m.fs_type, o.is_bind()) {
+        o.data = selinux::format_mount_label(&o.data, label);
+    }
 }
 
 fn is_eperm(e: &Error) -> bool {

@@ -1,5 +1,6 @@
-//! Capabilities, no_new_privs and seccomp; (later) LSM labels.
+//! Capabilities, no_new_privs, seccomp and LSM labels.
 
 pub mod capabilities;
+pub mod lsm;
 pub mod seccomp;
 pub mod self_exec;

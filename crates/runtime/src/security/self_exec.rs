@@ -62,12 +62,48 @@ pub fn make_exec_dir(fifo: &Path) -> Result<()> {
 
 /// Opened by the init before the pivot and held (close-on-exec) until the exec.
 pub fn open_exec_dir(fifo: &Path) -> Result<File> {
-    let dir = exec_dir_path(fifo);
+    open_dir(&exec_dir_path(fifo))
+}
+
+/// Open a link directory (O_PATH) for [`link`] and [`exec`].
+pub fn open_dir(dir: &Path) -> Result<File> {
     std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC)
-        .open(&dir)
+        .open(dir)
         .context(|| format!("opening {}", dir.display()))
+}
+
+/// The link directory of one `exec`: its own directory under the exec dir, so that concurrent
+/// execs of programs with the same name never replace each other's link. Made by the runtime
+/// before the fork with the exec dir's owner (the container's root, who makes the link) and
+/// removed when dropped, once the process has exec'd or failed.
+pub struct ExecLinkDir {
+    path: PathBuf,
+}
+
+impl ExecLinkDir {
+    pub fn make(fifo: &Path) -> Result<ExecLinkDir> {
+        use std::os::unix::fs::PermissionsExt;
+        let parent = exec_dir_path(fifo);
+        let path = parent.join(format!("exec-{}", std::process::id()));
+        let owner = std::fs::metadata(&parent).context(|| format!("stat {}", parent.display()))?;
+        std::fs::create_dir(&path)
+            .and_then(|_| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o711)))
+            .and_then(|_| std::os::unix::fs::chown(&path, Some(owner.uid()), Some(owner.gid())))
+            .context(|| format!("creating {}", path.display()))?;
+        Ok(ExecLinkDir { path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for ExecLinkDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
 }
 
 /// Make `exec_dir/NAME -> /proc/self/fd/N` (NAME: the program's file name, N: the checked fd),

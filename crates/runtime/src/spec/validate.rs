@@ -137,37 +137,23 @@ fn rlimits(p: &Process) -> Check {
     Ok(())
 }
 
-/// We apply no LSM labels yet; on a host without the LSM a label could never be applied at all.
+/// A label can only be applied by its LSM: asked for on a host without it, it is an error (a
+/// mount label is not: it is skipped, as crun does). The probe runs only for a label asked for.
 fn lsm_labels(p: &Process) -> Check {
-    if p.apparmor_profile()
-        .as_deref()
-        .is_some_and(|s| !s.is_empty())
-    {
-        let problem = if apparmor_enabled() {
-            NOT_SUPPORTED
-        } else {
-            "AppArmor is not enabled on this host"
-        };
-        return fail("process.apparmorProfile", problem);
+    use crate::security::lsm::{apparmor, non_empty, selinux};
+    if non_empty(p.apparmor_profile()).is_some() && !apparmor::enabled() {
+        return fail(
+            "process.apparmorProfile",
+            "AppArmor is not enabled on this host",
+        );
     }
-    if p.selinux_label().as_deref().is_some_and(|s| !s.is_empty()) {
-        let problem = if selinux_enabled() {
-            NOT_SUPPORTED
-        } else {
-            "SELinux is not enabled on this host"
-        };
-        return fail("process.selinuxLabel", problem);
+    if non_empty(p.selinux_label()).is_some() && !selinux::enabled() {
+        return fail(
+            "process.selinuxLabel",
+            "SELinux is not enabled on this host",
+        );
     }
     Ok(())
-}
-
-fn apparmor_enabled() -> bool {
-    std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
-        .is_ok_and(|s| s.trim() == "Y")
-}
-
-fn selinux_enabled() -> bool {
-    Path::new("/sys/fs/selinux/enforce").exists()
 }
 
 // ---- mounts and paths ----
@@ -632,7 +618,7 @@ mod tests {
     #[test]
     fn lsm_labels_on_a_host_without_lsm() {
         // This host has neither AppArmor nor SELinux (see MACHINE-NOTES).
-        if super::apparmor_enabled() || super::selinux_enabled() {
+        if crate::security::lsm::apparmor::enabled() || crate::security::lsm::selinux::enabled() {
             return;
         }
         assert_eq!(
@@ -644,6 +630,11 @@ mod tests {
             "process.selinuxLabel: SELinux is not enabled on this host"
         );
         assert_eq!(check(|v| v["process"]["apparmorProfile"] = json!("")), "ok");
+        // A mount label is skipped where SELinux is off (as crun), not refused.
+        assert_eq!(
+            check(|v| v["linux"]["mountLabel"] = json!("system_u:object_r:container_file_t:s0")),
+            "ok"
+        );
     }
 
     #[test]
