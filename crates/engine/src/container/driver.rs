@@ -207,12 +207,7 @@ impl Driver {
                     env: e.env.clone(),
                     user: e.user.clone(),
                     cwd: e.cwd.clone(),
-                    caps: vec![],
-                    no_new_privs: false,
-                    pid_file: None,
-                    console_socket: None,
-                    preserve_fds: 0,
-                    ignore_paused: false,
+                    ..Default::default()
                 };
                 Ok(runtime::container::exec(rt, id, &opts)?)
             }
