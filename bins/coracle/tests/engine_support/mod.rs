@@ -9,11 +9,30 @@ pub use crate::common::Env;
 
 pub const IMAGE: &str = "engine-test/busybox:1";
 
-/// A test's store with the busybox image imported.
-pub fn env() -> Env {
+/// A test's store with the busybox image imported; on drop (also after a failed assertion)
+/// every container of that store is removed (`rm -f`: processes, mounts, netns), before the
+/// temp dir goes.
+pub fn env() -> TestEnv {
     let env = Env::new();
     env.import_busybox(IMAGE);
-    env
+    TestEnv(env)
+}
+
+pub struct TestEnv(pub Env);
+
+impl std::ops::Deref for TestEnv {
+    type Target = Env;
+    fn deref(&self) -> &Env {
+        &self.0
+    }
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        for id in ids(&self.0) {
+            let _ = self.0.output(&["rm", "-f", &id]);
+        }
+    }
 }
 
 pub fn code(out: &Output) -> i32 {
