@@ -86,6 +86,14 @@ pub enum Command {
     System(SystemCommand),
     /// The processes of a running container (host PID and command line).
     Top { container: String },
+    /// Resource use of running containers (one reading: CPU over half a second).
+    Stats {
+        /// Print one reading and exit (the only mode so far: required).
+        #[arg(long)]
+        no_stream: bool,
+        /// Containers (default: every running one).
+        containers: Vec<String>,
+    },
     /// Stop, then start containers.
     Restart(StopArgs),
     /// Manage named volumes.

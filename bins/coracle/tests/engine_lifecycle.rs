@@ -692,3 +692,33 @@ fn top_lists_the_containers_processes() {
     assert_one_error(&out, 1, "no such container");
     assert_gone(&env, &id);
 }
+
+#[test]
+fn stats_no_stream_reads_the_cgroup() {
+    let env = env();
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "busyloop",
+        "-m",
+        "64m",
+        "--network",
+        "none",
+        IMAGE,
+        "sh",
+        "-c",
+        "while true; do :; done",
+    ]);
+    let out = env.ok(&["stats", "--no-stream", "busyloop"]);
+    let row: Vec<&str> = out.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(row[1], "busyloop", "{out}");
+    let cpu: f64 = row[2].trim_end_matches('%').parse().unwrap();
+    assert!(cpu > 5.0, "a busy loop uses CPU: {out}");
+    assert_eq!(row[5], "64.0MiB", "the -m limit: {out}");
+    assert_eq!(*row.last().unwrap(), "1", "one process: {out}");
+    let out = env.output(&["stats", "busyloop"]);
+    assert_one_error(&out, 1, "--no-stream");
+    env.ok(&["rm", "-f", "busyloop"]);
+    assert_store_empty(&env);
+}

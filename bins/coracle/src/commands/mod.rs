@@ -35,6 +35,7 @@ mod rmi;
 mod run;
 mod save;
 mod start;
+mod stats;
 mod stop;
 mod system;
 mod tag;
@@ -80,6 +81,10 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Exec(a) => Ok(exec::run(&Engine::new(root), a)),
         Command::System(c) => Ok(system::run(&Engine::new(root), c)),
         Command::Top { container } => Ok(top::run(&Engine::new(root), container)),
+        Command::Stats {
+            no_stream,
+            containers,
+        } => Ok(stats::run(&Engine::new(root), *no_stream, containers)),
         Command::Restart(a) => Ok(restart::run(&Engine::new(root), a)),
         Command::Volume(c) => Ok(volume::run(&Engine::new(root), c)),
         Command::Network(c) => Ok(network::run(&Engine::new(root), c)),

@@ -254,3 +254,19 @@ impl Driver {
         }
     }
 }
+
+impl Driver {
+    /// One stats event (runc's `events --stats` shape: `data.cpu.usage.total`,
+    /// `data.memory.usage.{usage,limit}`, `data.pids.current`).
+    pub fn stats(&self, id: &str) -> Result<serde_json::Value> {
+        let line = match self {
+            Driver::InProcess(rt) => runtime::container::events_stats(rt, id)?,
+            Driver::Binary { path, root } => {
+                let mut c = Driver::cmd(path, root);
+                c.args(["events", "--stats", id]);
+                Driver::run(c, "events --stats")?
+            }
+        };
+        serde_json::from_str(line.trim()).map_err(|e| Error::Invalid(format!("stats of {id}: {e}")))
+    }
+}
