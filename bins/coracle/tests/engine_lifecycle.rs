@@ -722,3 +722,36 @@ fn stats_no_stream_reads_the_cgroup() {
     env.ok(&["rm", "-f", "busyloop"]);
     assert_store_empty(&env);
 }
+
+#[test]
+fn a_killed_foreground_run_leaves_the_container_running_and_logging() {
+    use std::io::{BufRead, BufReader};
+    let env = env();
+    let mut child = env
+        .cmd(&[
+            "run",
+            "--name",
+            "orphan",
+            "--network",
+            "none",
+            IMAGE,
+            "sh",
+            "-c",
+            "echo first; read x < /dev/null; sleep 1; echo second",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "first\n");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(out);
+    // The monitor writes to a closed pipe now: it must neither die nor stop logging.
+    assert_eq!(env.ok(&["wait", "orphan"]).trim(), "0");
+    assert_eq!(logs(&env, "orphan"), "first\nsecond\n");
+    env.ok(&["rm", "orphan"]);
+    assert_store_empty(&env);
+}
