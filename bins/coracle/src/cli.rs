@@ -94,6 +94,11 @@ pub enum Command {
         /// Containers (default: every running one).
         containers: Vec<String>,
     },
+    /// The engine's state: store, containers, images, volumes, networks (`--format json`).
+    Info {
+        #[arg(long, default_value = "table")]
+        format: String,
+    },
     /// Stop, then start containers.
     Restart(StopArgs),
     /// Manage named volumes.

@@ -755,3 +755,31 @@ fn a_killed_foreground_run_leaves_the_container_running_and_logging() {
     env.ok(&["rm", "orphan"]);
     assert_store_empty(&env);
 }
+
+#[test]
+fn info_counts_what_the_store_holds() {
+    let env = env();
+    let id = env
+        .ok(&["run", "-d", "--network", "none", IMAGE, "sleep", "600"])
+        .trim()
+        .to_string();
+    env.ok(&[
+        "create",
+        "--network",
+        "none",
+        "-v",
+        "infovol:/x",
+        IMAGE,
+        "true",
+    ]);
+    let v: serde_json::Value =
+        serde_json::from_str(&env.ok(&["info", "--format", "json"])).unwrap();
+    assert_eq!(v["Containers"], 2);
+    assert_eq!(v["ContainersRunning"], 1);
+    assert_eq!(v["ContainersCreated"], 1);
+    assert_eq!(v["Images"], 1);
+    assert_eq!(v["Volumes"], 1);
+    assert_eq!(v["Root"], env.root().to_str().unwrap());
+    assert!(env.ok(&["info"]).contains("ContainersRunning: 1"));
+    env.ok(&["rm", "-f", &id]);
+}

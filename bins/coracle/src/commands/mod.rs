@@ -18,6 +18,7 @@ mod exec;
 mod fsck;
 mod images;
 mod import;
+mod info;
 mod inspect;
 mod kill;
 mod load;
@@ -85,6 +86,7 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
             no_stream,
             containers,
         } => Ok(stats::run(&Engine::new(root), *no_stream, containers)),
+        Command::Info { format } => Ok(info::run(&Engine::new(root), format)),
         Command::Restart(a) => Ok(restart::run(&Engine::new(root), a)),
         Command::Volume(c) => Ok(volume::run(&Engine::new(root), c)),
         Command::Network(c) => Ok(network::run(&Engine::new(root), c)),
