@@ -1,5 +1,7 @@
 //! `coracle`: the engine's command line (Docker/Podman conventions). Parses, calls the image
-//! library, prints; every error is one line on stderr. Exit codes: 0 ok, 1 failure, 125 usage.
+//! and engine libraries, prints; every error is one line on stderr. Exit codes: 0 ok, 1
+//! failure, 125 usage; `run`/`create`: 125 engine error, 126/127 the command cannot be
+//! run / is not found, else the container's own code.
 
 mod cli;
 mod commands;
