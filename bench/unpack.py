@@ -77,7 +77,7 @@ def maxrss_tool(work):
 
 
 def timed(maxrss, work, argv):
-    """Wall seconds and peak RSS (KiB) of one command."""
+    """Wall seconds and peak RSS (KiB) of one command (argv[0] an absolute path: maxrss uses execv)."""
     out = f"{work}/rss"
     t0 = time.perf_counter()
     subprocess.run([maxrss, out] + argv, check=True, stdout=subprocess.DEVNULL)
@@ -106,7 +106,7 @@ def main():
         for i in range(a.runs):
             # Interleaved, a fresh target each time; cleanup is not timed.
             b = f"{work}/umoci-{i}"
-            rows["umoci unpack"].append(timed(maxrss, work, ["umoci", "unpack", "--image",
+            rows["umoci unpack"].append(timed(maxrss, work, [shutil.which("umoci"), "unpack", "--image",
                                                              f"{layout}:bench", b]))
             shutil.rmtree(b)
             for mode, key in (("overlay", "coracle bundle (overlay)"),
