@@ -141,8 +141,9 @@ fn layer_from_tarball(store: &Store, path: &Path) -> Result<(NewLayer, Digest)> 
     ))
 }
 
-fn not_a_tarball(path: &Path, e: io::Error) -> Error {
-    // The tar crate's messages can quote the bad bytes: keep one short line.
+/// A tar parse error as one short line naming the file (the tar crate's messages can quote the
+/// bad bytes).
+pub(crate) fn not_a_tarball(path: &Path, e: io::Error) -> Error {
     let msg: String = e
         .to_string()
         .lines()

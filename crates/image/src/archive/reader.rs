@@ -22,21 +22,7 @@ fn normalise(name: &str) -> String {
 impl TarIndex {
     pub fn open(path: &Path) -> Result<TarIndex> {
         let file = File::open(path).at(path)?;
-        // The tar crate's messages can quote the bad bytes: keep one short line.
-        let bad = |e: std::io::Error| {
-            let msg: String = e
-                .to_string()
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .chars()
-                .take(80)
-                .collect();
-            Error::Other(format!(
-                "{}: not a valid tar archive: {msg}",
-                path.display()
-            ))
-        };
+        let bad = |e: std::io::Error| crate::import::not_a_tarball(path, e);
         let mut members = HashMap::new();
         let mut links = Vec::new();
         {
