@@ -14,6 +14,20 @@ if ! dpkg -s "${packages[@]}" >/dev/null 2>&1; then
   apt-get install -y -q "${packages[@]}"
 fi
 
+# The registry tests' two-platform index carries Debian's arm64 busybox-static (the same version as
+# ours). apt knows only amd64 here, so that .deb is fetched from the archive's pool by name, once.
+fixture=target/fixtures/busybox-static_arm64.deb
+if [ ! -s "$fixture" ]; then
+  mkdir -p target/fixtures
+  uri=$(apt-get download --print-uris busybox-static 2>/dev/null | head -1 | cut -d"'" -f2 || true)
+  if [ -n "$uri" ] && curl -fsSL -o "$fixture.tmp" "${uri%_amd64.deb}_arm64.deb"; then
+    mv "$fixture.tmp" "$fixture"
+  else
+    rm -f "$fixture.tmp"
+    echo "setup.sh: could not fetch busybox-static for arm64 (the registry test uses stand-in content)" >&2
+  fi
+fi
+
 if ! command -v cargo >/dev/null; then
   if [ ! -x "$HOME/.cargo/bin/cargo" ]; then
     curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile default

@@ -174,22 +174,28 @@ pub fn write_layout(layout: &Path, tag: &str, images: &[&Built]) {
     .unwrap();
 }
 
-/// busybox for arm64 from Debian's busybox-static:arm64 (apt-get download + dpkg-deb -x),
-/// when this machine's apt knows arm64; `None` otherwise.
+/// busybox for arm64 from Debian's busybox-static:arm64 (dpkg-deb -x): the .deb scripts/setup.sh
+/// fetched into target/fixtures, else `apt-get download` where apt knows arm64; `None` otherwise.
 pub fn arm64_busybox(work: &Path) -> Option<std::path::PathBuf> {
-    let ok = Command::new("apt-get")
-        .args(["download", "busybox-static:arm64"])
-        .current_dir(work)
-        .output()
-        .ok()?;
-    if !ok.status.success() {
-        return None;
-    }
-    let deb = std::fs::read_dir(work)
-        .ok()?
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|e| e == "deb"))?;
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/fixtures/busybox-static_arm64.deb");
+    let deb = if fixture.is_file() {
+        fixture
+    } else {
+        let ok = Command::new("apt-get")
+            .args(["download", "busybox-static:arm64"])
+            .current_dir(work)
+            .output()
+            .ok()?;
+        if !ok.status.success() {
+            return None;
+        }
+        std::fs::read_dir(work)
+            .ok()?
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|e| e == "deb"))?
+    };
     let x = work.join("arm64");
     run_ok(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&x));
     let b = x.join("bin/busybox");
