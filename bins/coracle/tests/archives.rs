@@ -1,5 +1,5 @@
-//! save/load interoperability with skopeo, both formats, both directions: skopeo reads what
-//! coracle saves (and agrees on the manifest digest), coracle loads what skopeo writes.
+//! save/load interoperability with skopeo and podman, both formats, both directions: they read what
+//! coracle saves (and agree on the digests), coracle loads what they write.
 
 mod common;
 
@@ -126,4 +126,92 @@ fn docker_archive_round_trip_with_skopeo() {
     assert_eq!(env2.images()[0]["Repository"], "localhost/back");
     env.assert_clean();
     env2.assert_clean();
+}
+
+/// Podman with a store of the test's own (vfs: no overlay mounts to undo), removed afterwards.
+fn podman(env: &Env, args: &[&str]) -> String {
+    let (root, run, tmp) = (
+        env.path("podman"),
+        env.path("podman-run"),
+        env.path("podman-tmp"),
+    );
+    let out = Command::new("podman")
+        .args([
+            "--root",
+            root.to_str().unwrap(),
+            "--runroot",
+            run.to_str().unwrap(),
+        ])
+        .args(["--tmpdir", tmp.to_str().unwrap(), "--storage-driver", "vfs"])
+        .args(args)
+        .output()
+        .expect("podman is installed (scripts/packages.txt)");
+    assert!(
+        out.status.success(),
+        "podman {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn podman_loads_what_coracle_saves_and_back() {
+    if Command::new("podman").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: podman is not installed");
+        return;
+    }
+    let env = Env::new();
+    env.import_busybox("localhost/bb:v1");
+    let id = env.images()[0]["Id"].as_str().unwrap().to_string();
+    for format in ["docker-archive", "oci-archive"] {
+        let ours = env.path(&format!("ours-{format}.tar"));
+        env.ok(&[
+            "save",
+            "--format",
+            format,
+            "-o",
+            ours.to_str().unwrap(),
+            "localhost/bb:v1",
+        ]);
+        let loaded = podman(&env, &["load", "-i", ours.to_str().unwrap()]);
+        assert!(loaded.contains("localhost/bb:v1"), "{format}: {loaded}");
+        // Podman's image ID is the config digest: the same image.
+        let theirs = podman(
+            &env,
+            &["image", "inspect", "--format", "{{.Id}}", "localhost/bb:v1"],
+        );
+        assert_eq!(format!("sha256:{}", theirs.trim()), id, "{format}");
+        podman(&env, &["rmi", "localhost/bb:v1"]);
+    }
+    // And back: podman saves, coracle loads the same image under podman's name.
+    env.import_busybox("localhost/bb:v1");
+    let ours = env.path("again.tar");
+    env.ok(&["save", "-o", ours.to_str().unwrap(), "localhost/bb:v1"]);
+    podman(&env, &["load", "-i", ours.to_str().unwrap()]);
+    podman(
+        &env,
+        &["tag", "localhost/bb:v1", "localhost/from-podman:v2"],
+    );
+    let back = env.path("from-podman.tar");
+    podman(
+        &env,
+        &[
+            "save",
+            "--format",
+            "docker-archive",
+            "-o",
+            back.to_str().unwrap(),
+            "localhost/from-podman:v2",
+        ],
+    );
+    let out = env.ok(&["load", "-i", back.to_str().unwrap()]);
+    assert!(out.contains("localhost/from-podman:v2"), "{out}");
+    let ids: Vec<String> = env
+        .images()
+        .iter()
+        .map(|i| i["Id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(ids.iter().all(|i| *i == id), "{ids:?}");
+    podman(&env, &["rmi", "-a", "-f"]);
+    env.assert_clean();
 }
