@@ -283,3 +283,60 @@ fn network_none_and_host() {
     assert_eq!(host.lines().next(), Some(host_ns.as_str()), "{host}");
     d.finish();
 }
+
+#[test]
+fn docker_loads_and_runs_an_image_coracle_saved() {
+    // The `coracle` image tool's docker-archive is what `docker load` reads: the same image ID
+    // (the config digest), and it runs. `coracle` is built by `cargo test --workspace`.
+    let coracle =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/debug/coracle");
+    if !coracle.exists() {
+        busybox_image::skip(&format!("{} is not built", coracle.display()));
+        return;
+    }
+    let Some(d) = Dockerd::new() else { return };
+    let bundle = common::Bundle::busybox();
+    let store = d.dir().join("coracle-store");
+    let archive = d.dir().join("from-coracle.tar");
+    let coracle_ok = |args: &[&str]| {
+        let out = std::process::Command::new(&coracle)
+            .arg("--root")
+            .arg(&store)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "coracle {args:?}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let image = "localhost/from-coracle:v1";
+    coracle_ok(&[
+        "import",
+        bundle.rootfs().to_str().unwrap(),
+        image,
+        "--cmd",
+        "sh",
+    ]);
+    coracle_ok(&[
+        "save",
+        "--format",
+        "docker-archive",
+        "-o",
+        archive.to_str().unwrap(),
+        image,
+    ]);
+    let listed: serde_json::Value =
+        serde_json::from_str(&coracle_ok(&["images", "--format", "json"])).unwrap();
+    let id = listed[0]["Id"].as_str().unwrap().to_string();
+
+    let loaded = d.ok(&["load", "-i", archive.to_str().unwrap()]);
+    assert!(loaded.contains(image), "{loaded}");
+    assert_eq!(
+        d.ok(&["image", "inspect", "--format", "{{.Id}}", image])
+            .trim(),
+        id
+    );
+    let out = d.ok(&["run", "--rm", image, "echo", "hello from a coracle image"]);
+    assert!(out.contains("hello from a coracle image"), "{out}");
+    d.ok(&["rmi", image]);
+    d.finish();
+}
