@@ -184,7 +184,6 @@ fn podman_loads_what_coracle_saves_and_back() {
         podman(&env, &["rmi", "localhost/bb:v1"]);
     }
     // And back: podman saves, coracle loads the same image under podman's name.
-    env.import_busybox("localhost/bb:v1");
     let ours = env.path("again.tar");
     env.ok(&["save", "-o", ours.to_str().unwrap(), "localhost/bb:v1"]);
     podman(&env, &["load", "-i", ours.to_str().unwrap()]);
