@@ -88,6 +88,8 @@ impl ExecLinkDir {
         let parent = exec_dir_path(fifo);
         let path = parent.join(format!("exec-{}", std::process::id()));
         let owner = std::fs::metadata(&parent).context(|| format!("stat {}", parent.display()))?;
+        // One named after our pid can only be left by a killed runtime that had the same pid.
+        let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir(&path)
             .and_then(|_| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o711)))
             .and_then(|_| std::os::unix::fs::chown(&path, Some(owner.uid()), Some(owner.gid())))
