@@ -52,19 +52,21 @@ impl Identity {
         }
         // Keep the permitted set across the uid change; the effective set is set again after it.
         process::prctl(libc::PR_SET_KEEPCAPS, 1).context(|| "prctl(PR_SET_KEEPCAPS)")?;
-        if !allowed_setgroups() {
+        match process::setgroups(&self.groups) {
+            Ok(()) => {}
             // setgroups is denied in a user namespace whose gid_map was written without it (a
-            // rootless single gid mapping): the groups asked for cannot be had.
-            if !self.groups.is_empty() {
-                return Err(Error::msg(
-                    "process.user.additionalGids: setgroups is denied in this user namespace (a \
-                     single gid mapping written without newgidmap): map gid ranges in \
-                     linux.gidMappings or drop additionalGids",
-                ));
+            // rootless single gid mapping): no groups to change then, but the ones asked for
+            // cannot be had. Read only on EPERM, so a normal start does not open the file.
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) && setgroups_denied() => {
+                if !self.groups.is_empty() {
+                    return Err(Error::msg(
+                        "process.user.additionalGids: setgroups is denied in this user namespace \
+                         (a single gid mapping written without newgidmap): map gid ranges in \
+                         linux.gidMappings or drop additionalGids",
+                    ));
+                }
             }
-        } else {
-            process::setgroups(&self.groups)
-                .context(|| "process.user.additionalGids: setgroups")?;
+            Err(e) => return Err(e).context(|| "process.user.additionalGids: setgroups"),
         }
         process::setresgid(self.gid)
             .context(|| format!("process.user.gid: setting gid {}", self.gid))?;
@@ -83,8 +85,8 @@ impl Identity {
     }
 }
 
-fn allowed_setgroups() -> bool {
-    std::fs::read_to_string("/proc/self/setgroups").map_or(true, |s| s.trim() != "deny")
+fn setgroups_denied() -> bool {
+    std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny")
 }
 
 fn rlimit_resource(t: PosixRlimitType) -> u32 {
