@@ -130,7 +130,13 @@ impl ContainerDir {
         if !dir.join(STATE_FILE).exists() {
             return Err(Error::NotFound(id.to_string()));
         }
-        let file = File::open(&dir).context(|| format!("opening {}", dir.display()))?;
+        let file = match File::open(&dir) {
+            // Deleted between the check and the open: it no longer exists.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::NotFound(id.to_string()))
+            }
+            r => r.context(|| format!("opening {}", dir.display()))?,
+        };
         Ok(ContainerDir { dir, _lock: file })
     }
 
