@@ -101,7 +101,7 @@ pub enum Command {
     },
     /// Stop, then start containers.
     Restart(StopArgs),
-    /// Manage named volumes.
+    /// Manage volumes (named and anonymous).
     #[command(subcommand)]
     Volume(VolumeCommand),
     /// Manage networks (CNI bridge networks).
@@ -119,7 +119,7 @@ pub enum Command {
 #[derive(Subcommand)]
 pub enum SystemCommand {
     /// Remove stopped containers, user networks no container is on, and store content no
-    /// image needs; with --volumes also volumes no container names.
+    /// image needs; with --volumes also anonymous volumes no container mounts.
     Prune {
         /// Required: there is no confirmation prompt.
         #[arg(short = 'f', long)]
@@ -146,8 +146,12 @@ pub enum VolumeCommand {
         #[arg(required = true)]
         names: Vec<String>,
     },
-    /// Remove every volume no container names.
-    Prune,
+    /// Remove the anonymous volumes no container mounts (with -a also named ones).
+    Prune {
+        /// Named volumes too.
+        #[arg(short = 'a', long)]
+        all: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -188,7 +192,8 @@ pub struct CreateArgs {
     /// A runc-compatible runtime binary (name in PATH or path) instead of the built-in one.
     #[arg(long, value_name = "NAME|PATH")]
     pub runtime: Option<String>,
-    /// type=bind|volume|tmpfs,source=…,target=…[,readonly][,tmpfs-size=…][,tmpfs-mode=…]
+    /// type=bind|volume|tmpfs,source=…,target=…[,readonly][,volume-nocopy][,tmpfs-size=…]
+    /// [,tmpfs-mode=…] (a volume without source is anonymous)
     #[arg(long, value_name = "SPEC")]
     pub mount: Vec<String>,
     /// missing (default: pull an image the store lacks), always, never.
@@ -221,8 +226,9 @@ pub struct CreateArgs {
     pub user: Option<String>,
     #[arg(long)]
     pub entrypoint: Option<String>,
-    /// Bind mount SRC:DST[:ro|rw] (SRC an absolute host path).
-    #[arg(short = 'v', long = "volume", value_name = "SRC:DST[:MODE]")]
+    /// SRC:DST[:ro|rw|nocopy] (SRC an absolute host path or a volume name), or DST alone for
+    /// an anonymous volume.
+    #[arg(short = 'v', long = "volume", value_name = "[SRC:]DST[:OPTS]")]
     pub volume: Vec<String>,
     /// none, host, bridge (default) or a network's name (repeat for more).
     #[arg(long = "network", alias = "net", value_name = "NETWORK")]
@@ -330,6 +336,9 @@ pub struct RmArgs {
     /// Kill a running container first.
     #[arg(short = 'f', long)]
     pub force: bool,
+    /// Also remove the container's anonymous volumes (named volumes stay).
+    #[arg(short = 'v', long)]
+    pub volumes: bool,
     #[arg(required = true)]
     pub containers: Vec<String>,
 }

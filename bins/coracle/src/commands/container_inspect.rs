@@ -69,6 +69,7 @@ fn object(engine: &Engine, r: &Record) -> serde_json::Value {
             "CapAdd": q.cap_add,
             "CapDrop": q.cap_drop,
         },
+        "Mounts": r.mounts.iter().map(|m| m.to_docker()).collect::<Vec<_>>(),
         "NetworkSettings": { "Networks": r.ips },
         "LogPath": engine.container_dir(&r.id).join(engine::container::monitor::LOG),
     })
