@@ -256,6 +256,8 @@ mod tests {
         // Set after the chown, which clears set-id bits.
         std::fs::set_permissions(src.join("f"), PermissionsExt::from_mode(0o4750)).unwrap();
         std::fs::hard_link(src.join("f"), src.join("sub/hard")).unwrap();
+        let xattr = rustix::fs::XattrFlags::empty();
+        rustix::fs::setxattr(src.join("f"), "user.coracle", b"kept", xattr).unwrap();
         symlink("/etc/passwd", src.join("abs")).unwrap();
         std::os::unix::fs::lchown(src.join("abs"), Some(7), Some(8)).unwrap();
         sys_mkfifo(&src.join("fifo"));
@@ -287,6 +289,9 @@ mod tests {
         let f = vol.join("f").metadata().unwrap();
         assert_eq!((f.uid(), f.gid(), f.mode() & 0o7777), (1234, 4321, 0o4750));
         assert_eq!(std::fs::read_to_string(vol.join("f")).unwrap(), "data\n");
+        let mut v = [0u8; 16];
+        let n = rustix::fs::getxattr(vol.join("f"), "user.coracle", &mut v[..]).unwrap();
+        assert_eq!(&v[..n], b"kept");
         let hard = vol.join("sub/hard").metadata().unwrap();
         assert_eq!((hard.ino(), hard.nlink()), (f.ino(), 2), "hard link kept");
         let abs = vol.join("abs").symlink_metadata().unwrap();

@@ -495,3 +495,85 @@ pub fn parse_mount(spec: &str) -> Result<MountFlag> {
         ))),
     }
 }
+
+#[cfg(test)]
+mod volume_spec_tests {
+    use super::*;
+
+    #[test]
+    fn dash_v_forms() {
+        let b = parse_bind("/data").unwrap();
+        assert_eq!(
+            (b.source, b.destination.as_str()),
+            (Source::Anonymous, "/data")
+        );
+        let b = parse_bind("/data/:ro,nocopy").unwrap();
+        assert_eq!(b.source, Source::Anonymous);
+        assert_eq!(
+            (b.destination.as_str(), b.read_only, b.nocopy),
+            ("/data", true, true)
+        );
+        let b = parse_bind("vol:/x//y/.:rw").unwrap();
+        assert_eq!(b.source, Source::Volume("vol".into()));
+        assert_eq!(
+            (b.destination.as_str(), b.read_only, b.nocopy),
+            ("/x/y", false, false)
+        );
+        assert_eq!(
+            parse_bind("/tmp:/t").unwrap().source,
+            Source::Host("/tmp".into())
+        );
+        for bad in [
+            "",
+            "/",
+            "rel",
+            "rel/x:/x",
+            "vol:",
+            "vol:rel",
+            "/data:bogus",
+            "/data:",
+            "/tmp:/x:nocopy",
+            "a:b:c:d",
+        ] {
+            assert!(parse_bind(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn mount_volumes_without_source_are_anonymous() {
+        let anon = |s| match parse_mount(s).unwrap() {
+            MountFlag::Volume(v) => v,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(anon("type=volume,target=/m"), "/m:rw");
+        assert_eq!(anon("type=volume,src=,dst=/m,readonly"), "/m:ro");
+        assert_eq!(anon("type=volume,dst=/m,volume-nocopy"), "/m:rw,nocopy");
+        assert_eq!(
+            anon("type=volume,src=vv,dst=/m,volume-nocopy=false"),
+            "vv:/m:rw"
+        );
+        for bad in [
+            "type=volume,dst=",
+            "type=volume",
+            "type=bind,dst=/x",
+            "type=bind,src=/tmp,dst=/x,volume-nocopy",
+            "type=volume,dst=/x,volume-nocopy=maybe",
+        ] {
+            assert!(parse_mount(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn destinations_are_cleaned_and_duplicates_refused() {
+        assert_eq!(clean_destination("/a/../b/./c/").as_deref(), Some("/b/c"));
+        assert_eq!(clean_destination("/.."), None);
+        let req = |v: &[&str], t: &[&str]| Request {
+            volumes: v.iter().map(|s| s.to_string()).collect(),
+            tmpfs: t.iter().map(|s| s.to_string()).collect(),
+            ..Request::default()
+        };
+        assert!(req(&["/a", "vv:/b"], &["/c"]).validate().is_ok());
+        assert!(req(&["/a", "vv:/a/"], &[]).validate().is_err());
+        assert!(req(&["/a"], &["/a:size=1m"]).validate().is_err());
+    }
+}
