@@ -23,6 +23,7 @@ pub fn run(engine: &Engine, args: &RunArgs) -> i32 {
     };
     let attach = !args.detach;
     let stdin = args.create.interactive;
+    let proxy = attach.then(|| ops::SignalProxy::new(args.create.tty && stdin));
     match ops::start(
         &rec,
         monitor_command(engine, &rec.id, attach),
@@ -30,12 +31,11 @@ pub fn run(engine: &Engine, args: &RunArgs) -> i32 {
         stdin,
     ) {
         Ok(child) => {
-            if args.detach {
+            let Some(proxy) = proxy else {
                 out!("{}", rec.id);
                 return 0;
-            }
-            let raw = args.create.tty && args.create.interactive;
-            ops::wait_foreground(engine, &rec, child, raw)
+            };
+            proxy.wait(engine, &rec, child)
         }
         Err(e) => {
             if let Ok(lock) = record::lock(engine) {

@@ -9,7 +9,7 @@ use image::rootfs::RootfsMode;
 use image::store::Store;
 use std::fs::File;
 use std::io::Read;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -421,39 +421,54 @@ const PROXIED: &[libc::c_int] = &[
     libc::SIGUSR2,
 ];
 
-/// Wait for a foreground `run`'s monitor, forwarding signals to the container; its exit code.
-/// `raw`: `-it`, our terminal (if stdin is one) goes to raw mode meanwhile, so keys such as
-/// Ctrl-C reach the container's pty as bytes.
-pub fn wait_foreground(engine: &Engine, rec: &Record, mut monitor: Child, raw: bool) -> i32 {
-    let _raw = raw.then(runtime::terminal::RawMode::enter);
-    let mut set = PROXIED
-        .iter()
-        .fold(sys::signal::SigSet::empty().with(libc::SIGCHLD), |s, &g| {
-            s.with(g)
-        });
-    if raw {
-        set = set.with(libc::SIGWINCH);
-    }
-    let sigfd = set.block().and_then(|_| set.signalfd()).ok();
-    loop {
-        // Checked before each wait: a SIGCHLD from before the block was not queued.
-        match monitor.try_wait() {
-            Ok(Some(status)) => return status.code().unwrap_or(super::EXIT_ENGINE),
-            Ok(None) => {}
-            Err(_) => return super::EXIT_ENGINE,
+/// A foreground `run`'s signal proxy. The signals are blocked (queued on a signalfd) before
+/// the monitor starts: the container's first output can reach the caller before `start`
+/// returns, and a Ctrl-C sent on seeing it must reach the container, not kill us (the monitor
+/// and the container would then run on unseen). The monitor's spawn resets the mask.
+pub struct SignalProxy {
+    fd: Option<OwnedFd>,
+    raw: bool,
+}
+
+impl SignalProxy {
+    /// `raw`: `-it`, our terminal (if stdin is one) goes to raw mode while we wait, so keys
+    /// such as Ctrl-C reach the container's pty as bytes; window size changes are passed on.
+    pub fn new(raw: bool) -> SignalProxy {
+        let mut set = PROXIED
+            .iter()
+            .fold(sys::signal::SigSet::empty().with(libc::SIGCHLD), |s, &g| {
+                s.with(g)
+            });
+        if raw {
+            set = set.with(libc::SIGWINCH);
         }
-        let Some(fd) = &sigfd else {
-            return monitor
-                .wait()
-                .ok()
-                .and_then(|s| s.code())
-                .unwrap_or(super::EXIT_ENGINE);
-        };
-        match sys::signal::read_signalfd(fd) {
-            Ok(libc::SIGCHLD) | Err(_) => {}
-            Ok(libc::SIGWINCH) => copy_winsize(engine, &rec.id),
-            Ok(sig) => {
-                let _ = engine.driver(rec).kill(&rec.id, sig, false);
+        let fd = set.block().and_then(|_| set.signalfd()).ok();
+        SignalProxy { fd, raw }
+    }
+
+    /// Wait for the monitor, forwarding signals to the container; the monitor's exit code.
+    pub fn wait(self, engine: &Engine, rec: &Record, mut monitor: Child) -> i32 {
+        let _raw = self.raw.then(runtime::terminal::RawMode::enter);
+        loop {
+            // Checked before each wait: a SIGCHLD from before the block was not queued.
+            match monitor.try_wait() {
+                Ok(Some(status)) => return status.code().unwrap_or(super::EXIT_ENGINE),
+                Ok(None) => {}
+                Err(_) => return super::EXIT_ENGINE,
+            }
+            let Some(fd) = &self.fd else {
+                return monitor
+                    .wait()
+                    .ok()
+                    .and_then(|s| s.code())
+                    .unwrap_or(super::EXIT_ENGINE);
+            };
+            match sys::signal::read_signalfd(fd) {
+                Ok(libc::SIGCHLD) | Err(_) => {}
+                Ok(libc::SIGWINCH) => copy_winsize(engine, &rec.id),
+                Ok(sig) => {
+                    let _ = engine.driver(rec).kill(&rec.id, sig, false);
+                }
             }
         }
     }
