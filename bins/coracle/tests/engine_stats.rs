@@ -120,6 +120,53 @@ fn stats_streams_readings_until_the_named_container_stops() {
 }
 
 #[test]
+fn stats_without_names_follows_the_running_containers_until_interrupted() {
+    let env = env();
+    let mut child = env
+        .cmd(&["stats"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let rx = lines_of(&mut child);
+    let next = |what: &str| {
+        rx.recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|e| panic!("waiting for {what}: {e:?}"))
+    };
+    assert!(
+        next("the first table").starts_with(HEADER),
+        "no containers: an empty table"
+    );
+    // A container started after stats is in a later reading.
+    start(&env, "late");
+    let mut tables = read_tables(&rx, 1, "late")
+        .iter()
+        .filter(|l| l.starts_with(HEADER))
+        .count();
+    // Once stopped it leaves the table: two header lines in a row are an empty table.
+    env.ok(&["stop", "late"]);
+    let mut last = String::new();
+    loop {
+        let line = next("an empty table");
+        tables += usize::from(line.starts_with(HEADER));
+        if line.starts_with(HEADER) && last.starts_with(HEADER) {
+            break;
+        }
+        last = line;
+    }
+    // About one reading a second, empty ones too (not a flood of headers).
+    assert!(tables < 30, "{tables} tables in a few seconds");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "stats without names goes on"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    env.ok(&["rm", "late"]);
+    assert_store_empty(&env);
+}
+
+#[test]
 fn stats_redraws_the_screen_on_a_terminal() {
     let env = env();
     start(&env, "onscreen");

@@ -76,7 +76,8 @@ pub fn run(engine: &Engine, no_stream: bool, format: &str, names: &[String]) -> 
                 }
             }
         }
-        if !shown.is_empty() {
+        // Nothing to measure for --no-stream: no wait. A stream keeps its pace even when empty.
+        if !shown.is_empty() || !no_stream {
             std::thread::sleep(window);
         }
         let rows = readings(engine, &shown, &mut before);
@@ -156,19 +157,39 @@ fn readings(
     rows
 }
 
-/// The runtime's stats event (cgroup files), as numbers.
+/// The runtime's stats event (cgroup files), as numbers. On a hybrid host the runtime joins a v1
+/// controller only when a limit needs it, so a container without `--pids-limit` has no pids
+/// counter: its processes are then counted from its cgroup's members. Without a memory limit
+/// the limit shown is the host's memory, as Docker shows it.
 fn sample(engine: &Engine, r: &Record) -> Option<Sample> {
     let at = Instant::now();
-    let v = engine.driver(r).stats(&r.id).ok()?;
+    let driver = engine.driver(r);
+    let v = driver.stats(&r.id).ok()?;
     let d = &v["data"];
     let n = |x: &serde_json::Value| x.as_u64().unwrap_or(0);
+    let mut pids = n(&d["pids"]["current"]);
+    if pids == 0 {
+        pids = driver.pids(&r.id).map_or(0, |p| p.len() as u64);
+    }
+    let mut limit = n(&d["memory"]["usage"]["limit"]);
+    if let Some(host) = host_memory().filter(|&h| limit == 0 || limit > h) {
+        limit = host;
+    }
     Some(Sample {
         at,
         cpu_ns: n(&d["cpu"]["usage"]["total"]),
         mem: n(&d["memory"]["usage"]["usage"]),
-        limit: n(&d["memory"]["usage"]["limit"]),
-        pids: n(&d["pids"]["current"]),
+        limit,
+        pids,
     })
+}
+
+/// MemTotal of /proc/meminfo, in bytes.
+fn host_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kib = info.lines().find_map(|l| l.strip_prefix("MemTotal:"))?;
+    let kib: u64 = kib.trim().trim_end_matches("kB").trim().parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// One reading as a table or JSON lines, written at once. On a terminal Docker's redraw: cursor
