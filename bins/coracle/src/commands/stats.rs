@@ -6,8 +6,8 @@
 //! exit 0. Without names: every running container, listed again at each reading. On a terminal
 //! each reading redraws the screen; otherwise the readings follow one another, each table
 //! starting with its header line (JSON: one object per container and reading, Docker's keys).
-//! Errors before the first reading (a bad --format, an unknown or stopped container) are one
-//! line, exit 125 (Podman's code for every `stats` error).
+//! Errors (a bad --format, an unknown or stopped container, a record that cannot be read) are
+//! one line, exit 125 (Podman's code for every `stats` error).
 
 use super::engine_fail;
 use engine::container::{record, Engine, Error, Record, Status};
@@ -63,7 +63,7 @@ pub fn run(engine: &Engine, no_stream: bool, format: &str, names: &[String]) -> 
     loop {
         let shown = match running(engine, &targets) {
             Ok(s) => s,
-            Err(e) => return engine_fail(&e, 1),
+            Err(e) => return engine_fail(&e, 125),
         };
         if shown.is_empty() && matches!(targets, Targets::Named(_)) {
             return 0;
