@@ -1,4 +1,7 @@
 //! The command line, Docker/Podman style.
+//!
+//! Also compiled into the man page generator (examples/man.rs, by path): keep this file free of
+//! `crate::` paths and of dependencies other than clap.
 
 use std::path::PathBuf;
 
@@ -86,11 +89,15 @@ pub enum Command {
     System(SystemCommand),
     /// The processes of a running container (host PID and command line).
     Top { container: String },
-    /// Resource use of running containers (one reading: CPU over half a second).
+    /// Resource use of running containers: CPU, memory, pids (a new reading every second).
     Stats {
-        /// Print one reading and exit (the only mode so far: required).
+        /// Print one reading (CPU over half a second) and exit. Without it: a reading every
+        /// second until interrupted, or until every named container has stopped.
         #[arg(long)]
         no_stream: bool,
+        /// `table` (default) or `json` (one object per container and reading).
+        #[arg(long, default_value = "table")]
+        format: String,
         /// Containers (default: every running one).
         containers: Vec<String>,
     },
@@ -107,6 +114,11 @@ pub enum Command {
     /// Manage networks (CNI bridge networks).
     #[command(subcommand)]
     Network(NetworkCommand),
+    /// Print a shell completion script (bash: `source <(coracle completion bash)`).
+    Completion {
+        #[arg(value_name = "SHELL", value_parser = ShellName)]
+        shell: String,
+    },
     /// The per-container monitor (started by `start` and `run`; not for users).
     #[command(name = "__monitor", hide = true)]
     Monitor {
@@ -114,6 +126,34 @@ pub enum Command {
         attach: bool,
         id: String,
     },
+}
+
+/// The shells `completion` writes for. Listed (for help and the completion scripts) but not
+/// enforced here: the command refuses another name in one line, where clap's error is several.
+pub const SHELLS: [&str; 3] = ["bash", "zsh", "fish"];
+
+#[derive(Clone)]
+struct ShellName;
+
+impl clap::builder::TypedValueParser for ShellName {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        _: &clap::Command,
+        _: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        Ok(value.to_string_lossy().into_owned())
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            SHELLS.iter().map(clap::builder::PossibleValue::new),
+        ))
+    }
 }
 
 #[derive(Subcommand)]

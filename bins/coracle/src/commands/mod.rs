@@ -12,6 +12,7 @@ macro_rules! out {
 }
 
 mod bundle;
+mod completion;
 mod container_inspect;
 mod create;
 mod exec;
@@ -84,8 +85,15 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Top { container } => Ok(top::run(&Engine::new(root), container)),
         Command::Stats {
             no_stream,
+            format,
             containers,
-        } => Ok(stats::run(&Engine::new(root), *no_stream, containers)),
+        } => Ok(stats::run(
+            &Engine::new(root),
+            *no_stream,
+            format,
+            containers,
+        )),
+        Command::Completion { shell } => Ok(completion::run(shell)),
         Command::Info { format } => Ok(info::run(&Engine::new(root), format)),
         Command::Restart(a) => Ok(restart::run(&Engine::new(root), a)),
         Command::Volume(c) => Ok(volume::run(&Engine::new(root), c)),
