@@ -68,6 +68,7 @@ fn object(engine: &Engine, r: &Record) -> serde_json::Value {
             "ReadonlyRootfs": q.read_only,
             "CapAdd": q.cap_add,
             "CapDrop": q.cap_drop,
+            "Init": q.init,
         },
         "NetworkSettings": { "Networks": r.ips },
         "LogPath": engine.container_dir(&r.id).join(engine::container::monitor::LOG),

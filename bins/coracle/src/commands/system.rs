@@ -1,5 +1,6 @@
 //! `system prune -f [--volumes]`: stopped containers (everything of theirs), user networks no
-//! container is on, store content no image needs, and with --volumes the unused volumes.
+//! container is on, store content no image needs, `--init` copies of other coracle builds no
+//! container names, and with --volumes the unused volumes.
 
 use super::engine_fail;
 use crate::cli::SystemCommand;
@@ -40,6 +41,9 @@ fn prune(engine: &Engine, with_volumes: bool) -> engine::container::Result<()> {
         for v in volumes::prune(engine)? {
             out!("Deleted volume: {v}");
         }
+    }
+    for copy in engine::init::prune(engine)? {
+        out!("Deleted init copy: {copy}");
     }
     let store = image::store::Store::open_exclusive(&engine.root)?;
     let report = store.prune()?;
