@@ -264,7 +264,7 @@ fn the_store_copy_is_read_only_shared_and_never_the_host_binary() {
     }
     assert_eq!(
         store_copies(&env),
-        [copy.clone()],
+        std::slice::from_ref(copy),
         "kept for the next container"
     );
 }

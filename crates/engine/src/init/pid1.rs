@@ -41,15 +41,28 @@ const SYNCHRONOUS: &[libc::c_int] = &[
 
 /// The init's entry point; `args` are the arguments after argv[0]. Returns the exit code.
 pub fn main(args: impl Iterator<Item = OsString>) -> i32 {
+    // First of all: until the signals are blocked, a SIGTERM from `stop` finds pid 1 without
+    // a handler and the kernel drops it.
+    let forwarded = SYNCHRONOUS
+        .iter()
+        .fold(SigSet::all(), |set, &sig| set.without(sig));
+    let old_mask = match forwarded.block() {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("coracle-init: blocking signals: {e}");
+            return EXIT_INIT;
+        }
+    };
     let args: Vec<OsString> = args.collect();
     let cmd = match args.split_first() {
         Some((dashes, cmd)) if dashes == "--" && !cmd.is_empty() => cmd,
         _ => {
+            let _ = old_mask.set_mask();
             eprintln!("coracle-init: usage: coracle-init -- COMMAND [ARG...]");
             return EXIT_INIT;
         }
     };
-    match run(cmd) {
+    match run(cmd, &forwarded, &old_mask) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("coracle-init: {e}");
@@ -58,7 +71,9 @@ pub fn main(args: impl Iterator<Item = OsString>) -> i32 {
     }
 }
 
-fn run(cmd: &[OsString]) -> io::Result<i32> {
+/// Fork the command and serve it; `forwarded` is blocked already, `old_mask` is the mask the
+/// command gets back.
+fn run(cmd: &[OsString], forwarded: &SigSet, old_mask: &SigSet) -> io::Result<i32> {
     let argv = cstrings(cmd)?;
     let env = cstrings(
         &std::env::vars_os()
@@ -71,17 +86,13 @@ fn run(cmd: &[OsString]) -> io::Result<i32> {
             .collect::<Vec<_>>(),
     )?;
     let candidates = candidates(&cmd[0], std::env::var_os("PATH").as_deref())?;
-    let forwarded = SYNCHRONOUS
-        .iter()
-        .fold(SigSet::all(), |set, &sig| set.without(sig));
-    let old_mask = forwarded.block()?;
     let sigfd = forwarded.signalfd()?;
     // Not pid 1 (run by hand, or in a shared pid namespace): orphans come to us all the same.
     if std::process::id() != 1 {
         let _ = process::prctl(libc::PR_SET_CHILD_SUBREAPER, 1);
     }
     let child = match process::clone_fork(0)? {
-        Forked::Child => exec_command(&candidates, &argv, &env, &old_mask),
+        Forked::Child => exec_command(&candidates, &argv, &env, old_mask),
         Forked::Parent(pid) => pid,
     };
     loop {
