@@ -58,9 +58,10 @@ pub fn create(engine: &Engine, req: &Request) -> Result<Record> {
             .ok_or_else(|| Error::Invalid("no free generated name: give --name".into()))?,
     };
     // Under the records lock: `system prune` never removes a copy a new container is naming.
-    let init = match req.init {
-        true => Some(crate::init::install(engine)?),
-        false => None,
+    let init = if req.init {
+        Some(crate::init::install(engine)?)
+    } else {
+        None
     };
     let dir = engine.container_dir(&cid);
     std::fs::create_dir(&dir).map_err(io_err(&dir))?;
