@@ -62,7 +62,8 @@ pub fn check_runs_in(copy: &Path, rootfs: &Path) -> Result<()> {
         Some(loader) if !interp::exists_in_root(rootfs, &loader) => {
             Err(crate::container::Error::Invalid(format!(
                 "--init: this coracle is dynamically linked and the image has no {loader} \
-                 to run it as the init: use a statically linked coracle (the release build)"
+                 to run it as the init: use a statically linked coracle \
+                 (built with -C target-feature=+crt-static)"
             )))
         }
         _ => Ok(()),
