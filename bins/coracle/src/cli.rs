@@ -292,31 +292,13 @@ pub struct CreateArgs {
     pub cap_add: Vec<String>,
     #[arg(long = "cap-drop")]
     pub cap_drop: Vec<String>,
-    /// Docker flags not supported yet: accepted by the parser only to be refused by name.
-    #[command(flatten)]
-    pub unsupported: Unsupported,
+    /// Run a tiny init as PID 1 that runs the command, reaps zombies and forwards signals.
+    #[arg(long)]
+    pub init: bool,
     /// IMAGE [COMMAND [ARG...]]
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true,
           num_args = 1.., value_name = "IMAGE [COMMAND [ARG...]]")]
     pub image_and_cmd: Vec<String>,
-}
-
-/// Docker's `run`/`create` flags that coracle does not do yet: each is refused with an error
-/// naming it, never silently ignored.
-#[derive(Args)]
-pub struct Unsupported {
-    #[arg(long, hide = true)]
-    pub init: bool,
-}
-
-impl Unsupported {
-    /// The first flag given that is not supported yet.
-    pub fn first(&self) -> Option<&'static str> {
-        [(self.init, "--init")]
-            .into_iter()
-            .find(|(given, _)| *given)
-            .map(|(_, name)| name)
-    }
 }
 
 #[derive(Args)]

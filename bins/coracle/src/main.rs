@@ -10,6 +10,12 @@ mod progress;
 use clap::Parser;
 
 fn main() {
+    // `--init`'s pid 1 (this binary's store copy, run as /dev/coracle-init): before anything
+    // else, so the init touches only its own few pages.
+    let mut argv = std::env::args_os();
+    if argv.next().is_some_and(|a0| engine::init::is_init(&a0)) {
+        std::process::exit(engine::init::pid1::main(argv));
+    }
     // A container's monitor after its exec into the relay: straight to the loop, no parsing
     // (what this process touches is what it keeps resident for the container's life).
     let args: Vec<String> = std::env::args().collect();

@@ -5,4 +5,5 @@
 #![forbid(unsafe_code)]
 
 pub mod container;
+pub mod init;
 pub mod network;

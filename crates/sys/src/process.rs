@@ -196,6 +196,18 @@ pub fn setsid() -> io::Result<()> {
     check(unsafe { libc::setsid() }).map(drop)
 }
 
+/// `setpgid(2)`: 0, 0 puts the caller in a new process group of its own.
+pub fn setpgid(pid: libc::pid_t, pgid: libc::pid_t) -> io::Result<()> {
+    // SAFETY: plain syscall with integer arguments.
+    check(unsafe { libc::setpgid(pid, pgid) }).map(drop)
+}
+
+/// `getpgrp(2)`: the caller's process group.
+pub fn getpgrp() -> libc::pid_t {
+    // SAFETY: getpgrp cannot fail.
+    unsafe { libc::getpgrp() }
+}
+
 /// `prctl(2)` with integer arguments.
 pub fn prctl(option: libc::c_int, arg2: libc::c_ulong) -> io::Result<()> {
     // SAFETY: every option we pass takes integer arguments only.

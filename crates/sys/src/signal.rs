@@ -33,6 +33,12 @@ impl SigSet {
         self
     }
 
+    pub fn without(mut self, sig: libc::c_int) -> Self {
+        // SAFETY: `self.0` is an initialised set; an invalid signal number only returns EINVAL.
+        unsafe { libc::sigdelset(&mut self.0, sig) };
+        self
+    }
+
     /// Block the set for this thread; returns the previous mask.
     pub fn block(&self) -> io::Result<SigSet> {
         let mut old = SigSet::empty();

@@ -60,3 +60,10 @@ pub fn raw(t: &libc::termios) -> libc::termios {
     unsafe { libc::cfmakeraw(&mut raw) };
     raw
 }
+
+/// `tcsetpgrp(3)`: make process group `pgid` the terminal's foreground group. A caller in a
+/// background group must block or ignore SIGTTOU first (or it is stopped).
+pub fn set_foreground(fd: BorrowedFd<'_>, pgid: libc::pid_t) -> io::Result<()> {
+    // SAFETY: plain call with integer arguments.
+    check(unsafe { libc::tcsetpgrp(fd.as_raw_fd(), pgid) }).map(drop)
+}

@@ -68,6 +68,7 @@ fn object(engine: &Engine, r: &Record) -> serde_json::Value {
             "ReadonlyRootfs": q.read_only,
             "CapAdd": q.cap_add,
             "CapDrop": q.cap_drop,
+            "Init": q.init,
         },
         "Mounts": r.mounts.iter().map(|m| m.to_docker()).collect::<Vec<_>>(),
         "NetworkSettings": { "Networks": r.ips },

@@ -25,9 +25,6 @@ pub fn run(engine: &Engine, args: &CreateArgs) -> i32 {
 
 /// The flags as the engine's request (`--env-file` lines come before `-e`, as Docker).
 pub fn request(a: &CreateArgs) -> Result<Request> {
-    if let Some(flag) = a.unsupported.first() {
-        return Err(Error::Invalid(format!("{flag}: not supported yet")));
-    }
     let mut env = vec![];
     for f in &a.env_file {
         env.extend(read_env_file(f)?);
@@ -64,6 +61,7 @@ pub fn request(a: &CreateArgs) -> Result<Request> {
         security_opt: a.security_opt.clone(),
         tmpfs,
         runtime: a.runtime.clone(),
+        init: a.init,
     })
 }
 

@@ -1,6 +1,7 @@
 //! `system prune -f [--volumes]`: stopped containers (everything of theirs), user networks no
-//! container is on, store content no image needs, and with --volumes the unused anonymous
-//! volumes (Docker 23+; `volume prune -a` takes named ones too).
+//! container is on, store content no image needs, `--init` copies of other coracle builds no
+//! container names, and with --volumes the unused anonymous volumes (Docker 23+; `volume prune
+//! -a` takes named ones too).
 
 use super::engine_fail;
 use crate::cli::SystemCommand;
@@ -41,6 +42,9 @@ fn prune(engine: &Engine, with_volumes: bool) -> engine::container::Result<()> {
         for v in volumes::prune(engine, false)? {
             out!("Deleted volume: {v}");
         }
+    }
+    for copy in engine::init::prune(engine)? {
+        out!("Deleted init copy: {copy}");
     }
     let store = image::store::Store::open_exclusive(&engine.root)?;
     let report = store.prune()?;

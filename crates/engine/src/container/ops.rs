@@ -57,6 +57,12 @@ pub fn create(engine: &Engine, req: &Request) -> Result<Record> {
             .find(|n| !all.iter().any(|r| &r.name == n))
             .ok_or_else(|| Error::Invalid("no free generated name: give --name".into()))?,
     };
+    // Under the records lock: `system prune` never removes a copy a new container is naming.
+    let init = if req.init {
+        Some(crate::init::install(engine)?)
+    } else {
+        None
+    };
     let dir = engine.container_dir(&cid);
     std::fs::create_dir(&dir).map_err(io_err(&dir))?;
     // Volumes made for this container: removed again if the create fails.
@@ -96,6 +102,12 @@ pub fn create(engine: &Engine, req: &Request) -> Result<Record> {
             &mut new_volumes,
         )?;
         spec::apply(&mut s, req, &hostname, &mounts)?;
+        // The record keeps the command as the user gave it (Docker's Path/Args), not the init.
+        let args = serde_json::from_value(s["process"]["args"].clone()).unwrap_or_default();
+        if let Some(copy) = &init {
+            crate::init::check_runs_in(copy, &bundle.join("rootfs"))?;
+            crate::init::spec::apply(&mut s, copy);
+        }
         spec::save(&cfg, &s)?;
         let rec = Record {
             id: cid.clone(),
@@ -104,7 +116,7 @@ pub fn create(engine: &Engine, req: &Request) -> Result<Record> {
             image_id: img.id().to_string(),
             created: super::logs::now_nanos(),
             request: req.clone(),
-            args: serde_json::from_value(s["process"]["args"].clone()).unwrap_or_default(),
+            args,
             status: Status::Created,
             pid: 0,
             monitor_pid: 0,

@@ -48,6 +48,9 @@ pub struct Request {
     /// `-t`: a pty (the runtime's console socket); output is one stream.
     #[serde(default)]
     pub tty: bool,
+    /// `--init`: the built-in init is pid 1 and runs the command as its child (see `init`).
+    #[serde(default)]
+    pub init: bool,
 }
 
 /// A mount from `-v`: a host path, a named volume (`ROOT/volumes/NAME/_data`, made on first
@@ -236,6 +239,9 @@ impl Request {
         self.restart_policy()?;
         self.security()?;
         self.tmpfs_mounts()?;
+        if self.init {
+            self.check_init_mounts()?;
+        }
         self.no_duplicate_destinations()
     }
 
@@ -252,6 +258,25 @@ impl Request {
             }
         }
         Ok(())
+    }
+
+    /// `--init` needs /dev/coracle-init: no `-v`/`--tmpfs` on /dev or on that path.
+    fn check_init_mounts(&self) -> Result<()> {
+        let binds = self.binds()?.into_iter().map(|b| ("-v", b.destination));
+        let tmpfs = self
+            .tmpfs_mounts()?
+            .into_iter()
+            .map(|(d, _)| ("--tmpfs", d));
+        match binds
+            .chain(tmpfs)
+            .find(|(_, d)| crate::init::spec::hides_init(d))
+        {
+            Some((flag, d)) => Err(Error::Invalid(format!(
+                "--init: {flag} {d}: a mount there would hide the init ({})",
+                crate::init::CONTAINER_PATH
+            ))),
+            None => Ok(()),
+        }
     }
 }
 
