@@ -512,6 +512,7 @@ fn relay_once(log: &mut super::logs::Writer, st: &Started) -> i32 {
     let mut input_open = st.input.is_some();
     let mut exit: Option<Exit> = None;
     let mut buf = vec![0u8; 32 * 1024];
+    let mut quiet = false;
     while open[0] || open[1] || exit.is_none() {
         let mut fds = vec![st.sigfd.as_fd()];
         let streams: Vec<usize> = (0..2).filter(|&s| open[s]).collect();
@@ -529,13 +530,20 @@ fn relay_once(log: &mut super::logs::Writer, st: &Started) -> i32 {
             }
             _ => None,
         };
-        // Once the init is gone its pid namespace is torn down and the pipes close at once;
-        // the timeout only guards against a writer that escaped it (a shared pid namespace).
-        let timeout = if exit.is_some() { 2000 } else { -1 };
-        let ready = match sys::fd::poll_readable(&fds, timeout) {
-            Ok(Some(r)) => r,
-            Ok(None) => break,
-            Err(_) => continue,
+        let ready = if exit.is_some() {
+            // Once the init is gone its pid namespace is torn down and the pipes close at
+            // once; the timeout only guards against a writer that escaped it (a shared pid
+            // namespace).
+            match sys::fd::poll_readable(&fds, 2000) {
+                Ok(Some(r)) => r,
+                Ok(None) => break,
+                Err(_) => continue,
+            }
+        } else {
+            match wait_quietly(&fds, &mut quiet) {
+                Some(r) => r,
+                None => continue,
+            }
         };
         for (i, &s) in streams.iter().enumerate() {
             if ready[i + 1] == 0 {
@@ -576,6 +584,33 @@ fn relay_once(log: &mut super::logs::Writer, st: &Started) -> i32 {
         }
     }
     exit.map_or(EXIT_ENGINE, |e| e.status())
+}
+
+/// How long the relay waits without output before it drops its mapped file pages.
+const IDLE_MS: i32 = 1000;
+
+/// Wait for output, a signal or input. After [`IDLE_MS`] of nothing (`quiet` is then set until
+/// something comes), the pages start-up, a restart or the last burst of output mapped of the
+/// binary and its libraries are dropped right before sleeping on: a quiet container's relay
+/// keeps resident little more than its private memory (the file pages stay in the page
+/// cache and come back on the next event). `None`: an error to retry on.
+fn wait_quietly(fds: &[std::os::fd::BorrowedFd<'_>], quiet: &mut bool) -> Option<Vec<i16>> {
+    if !*quiet {
+        match sys::fd::poll_readable(fds, IDLE_MS) {
+            Ok(Some(r)) => return Some(r),
+            Ok(None) => {}
+            Err(_) => return None,
+        }
+        if let Ok(maps) = sys::mem::clean_file_mappings() {
+            *quiet = true;
+            let ready = sys::mem::drop_then_poll(&maps, fds, -1).ok().flatten();
+            *quiet = ready.is_none();
+            return ready;
+        }
+    }
+    let ready = sys::fd::poll_readable(fds, -1).ok().flatten();
+    *quiet = ready.is_none();
+    ready
 }
 
 /// After the exit: OOM kills from the cgroup, the runtime container and networks gone, the

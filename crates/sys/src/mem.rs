@@ -1,0 +1,164 @@
+//! The process's own memory map: dropping the file pages start-up mapped and a long-lived
+//! process no longer needs (they stay in the page cache; a later touch maps them again).
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd};
+
+/// The read-only, file-backed mappings of this process that hold no private
+/// (copied-on-write) page, as `/proc/self/smaps` says, and the KiB resident in them. Such a
+/// mapping is a view of the page cache: dropping its page-table entries loses nothing, the
+/// next access maps the same page again. A mapping with private pages (relocated RELRO, a
+/// breakpoint) is left out: dropping those would lose the writes.
+pub struct CleanMappings {
+    ranges: Vec<(usize, usize)>,
+    pub resident_kib: u64,
+}
+
+pub fn clean_file_mappings() -> io::Result<CleanMappings> {
+    let smaps = std::fs::read_to_string("/proc/self/smaps")?;
+    let maps = parse_smaps(&smaps);
+    let clean = maps.iter().filter(|m| m.droppable());
+    Ok(CleanMappings {
+        ranges: clean.clone().map(|m| (m.start, m.end)).collect(),
+        resident_kib: clean.map(|m| m.rss_kib).sum(),
+    })
+}
+
+/// Drop `maps` (`madvise(MADV_DONTNEED)`), then wait like [`crate::fd::poll_readable`]: a
+/// process that sleeps right after the drop keeps mapped only the few pages between the two
+/// (the drop and the poll are one function for that reason). Call it while single-threaded:
+/// another thread could make a mapping writable and write to it after `maps` was read.
+pub fn drop_then_poll(
+    maps: &CleanMappings,
+    fds: &[BorrowedFd<'_>],
+    timeout_ms: i32,
+) -> io::Result<Option<Vec<i16>>> {
+    let mut pfds: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|fd| libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    for &(start, end) in &maps.ranges {
+        // SAFETY: the range is a whole mapping of this process that was read-only and
+        // file-backed with no anonymous page when smaps was read (single-threaded caller, so
+        // still so): MADV_DONTNEED only removes page-table entries whose content the file still
+        // holds, so no memory that Rust code may reference changes value. A failure (the
+        // mapping went away, or is locked) changes nothing.
+        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
+    }
+    loop {
+        // SAFETY: `pfds` is a valid array of pollfd for the call.
+        let ret = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout_ms) };
+        match crate::check(ret) {
+            Ok(0) => return Ok(None),
+            Ok(_) => return Ok(Some(pfds.iter().map(|p| p.revents).collect())),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// One mapping of smaps: its range, permissions, path and page counts.
+#[derive(Debug, Default, PartialEq)]
+struct Mapping {
+    start: usize,
+    end: usize,
+    perms: String,
+    path: String,
+    rss_kib: u64,
+    anon_kib: u64,
+    locked_kib: u64,
+}
+
+impl Mapping {
+    fn droppable(&self) -> bool {
+        self.path.starts_with('/')
+            && !self.perms.contains('w')
+            && self.anon_kib == 0
+            && self.locked_kib == 0
+            && self.rss_kib > 0
+    }
+}
+
+fn parse_smaps(text: &str) -> Vec<Mapping> {
+    let mut out: Vec<Mapping> = vec![];
+    for line in text.lines() {
+        let mut words = line.split_whitespace();
+        let first = words.next().unwrap_or_default();
+        if let Some((a, b)) = first.split_once('-') {
+            if let (Ok(start), Ok(end)) =
+                (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
+            {
+                let perms = words.next().unwrap_or_default().to_string();
+                // offset, device, inode, then the path (which may hold spaces).
+                let path = words.skip(3).collect::<Vec<_>>().join(" ");
+                out.push(Mapping {
+                    start,
+                    end,
+                    perms,
+                    path,
+                    ..Mapping::default()
+                });
+                continue;
+            }
+        }
+        let kib = words.next().and_then(|w| w.parse().ok()).unwrap_or(0);
+        if let Some(m) = out.last_mut() {
+            match first {
+                "Rss:" => m.rss_kib = kib,
+                "Anonymous:" => m.anon_kib = kib,
+                "Locked:" => m.locked_kib = kib,
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_clean_read_only_file_mappings_are_droppable() {
+        let text = "\
+55d0a000-55d0b000 r--p 00000000 fe:01 12 /usr/bin/x y
+Rss:                   4 kB
+Anonymous:             0 kB
+Locked:                0 kB
+55d0b000-55d0c000 r--p 00001000 fe:01 12 /usr/bin/x
+Rss:                   4 kB
+Anonymous:             4 kB
+Locked:                0 kB
+55d0c000-55d0d000 rw-p 00002000 fe:01 12 /usr/bin/x
+Rss:                   4 kB
+Anonymous:             0 kB
+Locked:                0 kB
+7ffd000-7ffe000 r-xp 00000000 00:00 0 [vdso]
+Rss:                   4 kB
+Anonymous:             0 kB
+Locked:                0 kB
+";
+        let maps = parse_smaps(text);
+        assert_eq!(maps.len(), 4);
+        assert_eq!(maps[0].path, "/usr/bin/x y");
+        assert_eq!((maps[0].start, maps[0].end), (0x55d0a000, 0x55d0b000));
+        let ok: Vec<bool> = maps.iter().map(Mapping::droppable).collect();
+        assert_eq!(ok, [true, false, false, false]);
+    }
+
+    #[test]
+    fn dropping_keeps_the_process_working() {
+        let maps = clean_file_mappings().unwrap();
+        assert!(maps.resident_kib > 0, "the test binary's text is mapped");
+        let (r, w) = std::io::pipe().unwrap();
+        std::io::Write::write_all(&mut &w, b"x").unwrap();
+        use std::os::fd::AsFd;
+        let ready = drop_then_poll(&maps, &[r.as_fd()], 1000).unwrap();
+        // Code and read-only data come back from the page cache on the next touch.
+        assert_eq!(ready.map(|r| r[0] & libc::POLLIN), Some(libc::POLLIN));
+    }
+}
