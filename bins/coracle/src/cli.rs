@@ -200,7 +200,9 @@ pub struct CreateArgs {
     /// no-new-privileges, seccomp=unconfined or seccomp=FILE (an OCI seccomp object).
     #[arg(long = "security-opt", value_name = "OPT")]
     pub security_opt: Vec<String>,
-    /// no (default) or on-failure[:N]: restart after a non-zero exit (at most N times).
+    /// no (default); on-failure[:N]: after a non-zero exit (at most N times); always: after any
+    /// exit; unless-stopped: the same as always (no daemon: nothing restarts at boot). Never
+    /// after `stop`, `kill` or `rm -f`.
     #[arg(long)]
     pub restart: Option<String>,
     /// Give the container a pty (output then comes as one stream).

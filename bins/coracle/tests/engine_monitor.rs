@@ -97,3 +97,153 @@ fn a_quiet_containers_monitor_stays_within_1_mib() {
     assert_gone(&env, &id);
     assert_store_empty(&env);
 }
+
+/// How many times `text` is a whole line of the container's log.
+fn runs(env: &Env, id: &str, text: &str) -> usize {
+    logs(env, id).lines().filter(|l| *l == text).count()
+}
+
+/// The monitor process is gone (its restarts with it).
+fn assert_monitor_gone(monitor: i64) {
+    let state = std::fs::read_to_string(format!("/proc/{monitor}/stat")).ok();
+    let alive = state
+        .and_then(|s| {
+            s.rsplit(')')
+                .next()
+                .map(|r| r.trim_start().starts_with('Z'))
+        })
+        .is_some_and(|zombie| !zombie);
+    assert!(!alive, "monitor {monitor} still running");
+}
+
+fn monitor_of(env: &Env, id: &str) -> i64 {
+    // The record's monitor (the init's pid changes at every restart).
+    let raw = std::fs::read_to_string(env.root().join("containers").join(id).join("config.json"))
+        .unwrap();
+    let rec: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    rec["monitor_pid"].as_i64().unwrap()
+}
+
+#[test]
+fn restart_always_restarts_after_exit_0_until_stopped() {
+    let env = env();
+    let id = env
+        .ok(&[
+            "run",
+            "-d",
+            "--restart",
+            "always",
+            "--network",
+            "none",
+            IMAGE,
+            "echo",
+            "ran",
+        ])
+        .trim()
+        .to_string();
+    // Exit 0, started again and again: three runs seen in the log and the count.
+    wait_until("three runs", || runs(&env, &id, "ran") >= 3);
+    let c = inspect(&env, &id);
+    assert!(c["RestartCount"].as_u64().unwrap() >= 2, "{c}");
+    assert_eq!(c["HostConfig"]["RestartPolicy"]["Name"], "always");
+    assert_eq!(
+        c["State"]["Status"], "running",
+        "between runs it still counts as up"
+    );
+    let monitor = monitor_of(&env, &id);
+    // `stop` ends it for good: when it returns the monitor (which restarts) is gone.
+    env.ok(&["stop", "-t", "1", &id]);
+    assert_monitor_gone(monitor);
+    let c = inspect(&env, &id);
+    assert_eq!(c["State"]["Status"], "exited");
+    let count = c["RestartCount"].as_u64().unwrap();
+    let seen = runs(&env, &id, "ran");
+    assert_eq!(
+        inspect(&env, &id)["RestartCount"].as_u64(),
+        Some(count),
+        "no restart after stop"
+    );
+    assert_eq!(runs(&env, &id, "ran"), seen);
+    // `start` again: the policy applies again.
+    env.ok(&["start", &id]);
+    wait_until("a run after start", || {
+        inspect(&env, &id)["RestartCount"].as_u64() >= Some(1)
+    });
+    env.ok(&["rm", "-f", &id]);
+    assert_gone(&env, &id);
+    assert_store_empty(&env);
+}
+
+#[test]
+fn unless_stopped_restarts_and_kill_or_rm_f_end_it() {
+    let env = env();
+    // A failing long runner: killed by the user, it is not restarted.
+    let id = env
+        .ok(&[
+            "run",
+            "-d",
+            "--restart",
+            "unless-stopped",
+            "--network",
+            "none",
+            IMAGE,
+            "sh",
+            "-c",
+            "echo up; sleep 600",
+        ])
+        .trim()
+        .to_string();
+    wait_until("up", || runs(&env, &id, "up") == 1);
+    assert_eq!(
+        inspect(&env, &id)["HostConfig"]["RestartPolicy"]["Name"],
+        "unless-stopped"
+    );
+    let monitor = monitor_of(&env, &id);
+    env.ok(&["kill", &id]);
+    assert_eq!(env.ok(&["wait", &id]).trim(), "137");
+    assert_monitor_gone(monitor);
+    let c = inspect(&env, &id);
+    assert_eq!(
+        (c["State"]["Status"].as_str(), c["RestartCount"].as_u64()),
+        (Some("exited"), Some(0))
+    );
+    env.ok(&["rm", &id]);
+    assert_gone(&env, &id);
+    // One that exits at once keeps being restarted until `rm -f`.
+    let id = env
+        .ok(&[
+            "run",
+            "-d",
+            "--restart",
+            "unless-stopped",
+            "--network",
+            "none",
+            IMAGE,
+            "sh",
+            "-c",
+            "echo again; exit 3",
+        ])
+        .trim()
+        .to_string();
+    wait_until("two runs", || runs(&env, &id, "again") >= 2);
+    env.ok(&["rm", "-f", &id]);
+    assert_gone(&env, &id);
+    assert_store_empty(&env);
+}
+
+#[test]
+fn bad_restart_values_are_one_error_and_leave_nothing() {
+    let env = env();
+    for args in [
+        vec!["run", "-d", "--restart", "sometimes", IMAGE, "true"],
+        vec!["run", "--restart", "always:3", IMAGE, "true"],
+        vec!["create", "--restart", "on-failure:x", IMAGE, "true"],
+        vec!["run", "--rm", "--restart", "always", IMAGE, "true"],
+        vec!["run", "--rm", "--restart", "unless-stopped", IMAGE, "true"],
+    ] {
+        let out = env.output(&args);
+        assert_one_error(&out, 125, "--restart");
+        assert!(ids(&env).is_empty(), "{args:?} left a container");
+    }
+    assert_store_empty(&env);
+}

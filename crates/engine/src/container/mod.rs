@@ -8,6 +8,7 @@
 //! - [`monitor`]: the per-container process that is the container's parent.
 //! - [`ops`]: create, start, stop, kill, rm, wait.
 //! - [`driver`]: the runtime crate in process, or a runc-compatible binary.
+//! - [`restart`]: the `--restart` policies.
 //! - [`volumes`]: named volumes.
 
 pub mod driver;
@@ -17,6 +18,7 @@ pub mod monitor;
 pub mod ops;
 pub mod record;
 pub mod request;
+pub mod restart;
 pub mod spec;
 pub mod volumes;
 

@@ -455,6 +455,12 @@ fn relay(engine: &Engine, id: &str, mut st: Started) -> Result<i32> {
             if let Ok(rec) = record::load(engine, id) {
                 let _ = engine.driver(&rec).delete(id);
             }
+            // A `stop`/`kill`/`rm -f` during the delay found nothing to signal: it ends the
+            // restarts here.
+            if stopping(engine, id) {
+                finish(engine, id, code, st.auto_remove)?;
+                return Ok(code);
+            }
             match restart(engine, id, st) {
                 Ok(next) => {
                     st = next;
@@ -472,20 +478,24 @@ fn relay(engine: &Engine, id: &str, mut st: Started) -> Result<i32> {
     }
 }
 
-/// `--restart on-failure[:N]`: after a non-zero exit that no `stop`/`rm -f` asked for, and
-/// while fewer than N restarts were done, the delay before the next start (Docker's: 100 ms,
-/// doubling). Counts the restart in the record.
+/// `--restart`: when the policy restarts after this exit and no `stop`/`kill`/`rm -f` asked
+/// for it, the delay before the next start (see [`super::restart`]). Counts the restart in the
+/// record.
 fn restart_due(engine: &Engine, id: &str, code: i32) -> Option<std::time::Duration> {
     let lock = record::lock(engine).ok()?;
     let mut rec = record::load(engine, id).ok()?;
-    let max = rec.request.restart_policy().ok()??;
-    if code == 0 || rec.stopping || max.is_some_and(|m| rec.restart_count >= m) {
+    let policy = rec.request.restart_policy().ok()?;
+    if rec.stopping || !policy.restarts(code, rec.restart_count) {
         return None;
     }
     rec.restart_count += 1;
     record::save(engine, &rec, &lock).ok()?;
-    let ms = 100u64 << (rec.restart_count - 1).min(4);
-    Some(std::time::Duration::from_millis(ms))
+    Some(super::restart::delay(rec.restart_count))
+}
+
+/// Whether the user has stopped the container (or it is gone).
+fn stopping(engine: &Engine, id: &str) -> bool {
+    record::load(engine, id).map_or(true, |r| r.stopping)
 }
 
 /// The same container again, from the same bundle (its network stays attached).

@@ -87,22 +87,9 @@ impl Request {
         self.networks.iter().any(|n| n == HOST)
     }
 
-    /// `--restart`: None for `no`; Some(max restarts, None = unlimited) for `on-failure[:N]`.
-    pub fn restart_policy(&self) -> Result<Option<Option<u32>>> {
-        let Some(r) = self.restart.as_deref() else {
-            return Ok(None);
-        };
-        let bad = || {
-            Error::Invalid(format!(
-                "--restart {r:?}: expected no or on-failure[:N] (always and unless-stopped are not supported yet)"
-            ))
-        };
-        match r.split_once(':') {
-            None if r == "no" => Ok(None),
-            None if r == "on-failure" => Ok(Some(None)),
-            Some(("on-failure", n)) => n.parse().map(|n| Some(Some(n))).map_err(|_| bad()),
-            _ => Err(bad()),
-        }
+    /// `--restart` (see [`super::restart`]).
+    pub fn restart_policy(&self) -> Result<super::restart::Policy> {
+        super::restart::Policy::parse(self.restart.as_deref())
     }
 
     /// `--security-opt` values: (no_new_privileges, seccomp profile read from its file).
@@ -230,7 +217,14 @@ impl Request {
         for c in self.cap_add.iter().chain(&self.cap_drop) {
             cap_name(c)?;
         }
-        self.restart_policy()?;
+        // Docker refuses the pair too: a container that restarts after any exit is never done
+        // to be removed.
+        if self.restart_policy()?.restarts_after_success() && self.auto_remove {
+            return Err(Error::Invalid(format!(
+                "--restart {}: conflicts with --rm",
+                self.restart.as_deref().unwrap_or_default()
+            )));
+        }
         self.security()?;
         self.tmpfs_mounts()?;
         Ok(())
