@@ -182,7 +182,8 @@ pub struct CreateArgs {
     /// Remove the container when it exits.
     #[arg(long)]
     pub rm: bool,
-    /// The container reads our stdin (foreground `run` only).
+    /// Keep stdin open: a foreground `run` gives ours; `run -d` and `create` get an empty pipe
+    /// the monitor holds open until the container stops (nothing attaches to it later).
     #[arg(short = 'i', long)]
     pub interactive: bool,
     /// A runc-compatible runtime binary (name in PATH or path) instead of the built-in one.

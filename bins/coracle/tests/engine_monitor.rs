@@ -247,3 +247,63 @@ fn bad_restart_values_are_one_error_and_leave_nothing() {
     }
     assert_store_empty(&env);
 }
+
+/// The container's init is blocked in `read(0, …)` (x86-64's syscall 0 on fd 0): its stdin is
+/// open and empty.
+fn reading_stdin(pid: i64) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/syscall")).is_ok_and(|s| s.starts_with("0 0x0 "))
+}
+
+/// The monitor holds the other end of the init's stdin pipe.
+fn monitor_holds_stdin(init: i64, monitor: i64) -> bool {
+    let target = std::fs::read_link(format!("/proc/{init}/fd/0")).unwrap();
+    assert!(target.to_string_lossy().starts_with("pipe:"), "{target:?}");
+    std::fs::read_dir(format!("/proc/{monitor}/fd"))
+        .unwrap()
+        .flatten()
+        .any(|e| std::fs::read_link(e.path()).is_ok_and(|t| t == target))
+}
+
+#[test]
+fn interactive_without_a_caller_keeps_stdin_open_until_stop() {
+    let env = env();
+    let detached = env
+        .ok(&["run", "-di", "--network", "none", IMAGE, "cat"])
+        .trim()
+        .to_string();
+    let created = env
+        .ok(&["create", "-i", "--network", "none", IMAGE, "sh"])
+        .trim()
+        .to_string();
+    env.ok(&["start", &created]);
+    let tty = env
+        .ok(&["run", "-dit", "--network", "none", IMAGE, "cat"])
+        .trim()
+        .to_string();
+    for id in [&detached, &created, &tty] {
+        let pid = inspect(&env, id)["State"]["Pid"].as_i64().unwrap();
+        // Waiting on its stdin, not at EOF: it stays up.
+        wait_until("the init reads its stdin", || reading_stdin(pid));
+        let c = inspect(&env, id);
+        assert_eq!(
+            (c["State"]["Status"].as_str(), c["State"]["Pid"].as_i64()),
+            (Some("running"), Some(pid))
+        );
+        if id != &tty {
+            assert!(monitor_holds_stdin(pid, monitor_of(&env, id)));
+        }
+        // `stop` ends it (cat and sh as pid 1 ignore SIGTERM: SIGKILL after -t).
+        env.ok(&["stop", "-t", "1", id]);
+        let c = inspect(&env, id);
+        assert_eq!(
+            (
+                c["State"]["Status"].as_str(),
+                c["State"]["ExitCode"].as_i64()
+            ),
+            (Some("exited"), Some(137))
+        );
+        env.ok(&["rm", id]);
+        assert_gone(&env, id);
+    }
+    assert_store_empty(&env);
+}

@@ -8,7 +8,9 @@
 //!    wait on that lock: no polling), and leaves the caller's session (setsid);
 //! 2. attaches the container's networks and writes their netns and files into config.json;
 //! 3. creates and starts the container through the runtime crate, in this process (the init
-//!    is our child), with stdout/stderr on pipes it holds and stdin on /dev/null;
+//!    is our child), with stdout/stderr on pipes it holds and stdin on /dev/null (`-i`: the
+//!    caller's stdin for a foreground `run`, else a pipe whose write end it holds, so the
+//!    container's stdin stays open and empty until it stops);
 //! 4. copies the output to `ROOT/containers/ID/ctr.log` (json-file lines) and, for a
 //!    foreground `run`, to the caller's stdout/stderr as well;
 //! 5. on exit: records the exit code (128+N for a signal) and the cgroup's OOM kills, deletes
@@ -125,6 +127,8 @@ struct Started {
     attach: Option<(OwnedFd, OwnedFd)>,
     /// `-it`: the caller's stdin, copied to the pty master.
     input: Option<(OwnedFd, OwnedFd)>,
+    /// `-i` with nobody attached: the write end of the container's stdin, held open.
+    held: Option<OwnedFd>,
     auto_remove: bool,
 }
 
@@ -153,6 +157,13 @@ fn start(engine: &Engine, id: &str, attach: bool, stdin: bool) -> Result<Started
             ))
         } else {
             None
+        };
+        let stdin = if stdin {
+            Stdin::Caller
+        } else if rec.request.interactive {
+            Stdin::Held
+        } else {
+            Stdin::Null
         };
         create_and_start(engine, id, &bundle, attach, stdin)
     })();
@@ -190,13 +201,24 @@ fn hostname(rec: &Record) -> String {
         .unwrap_or_else(|| rec.short_id().to_string())
 }
 
+/// What the container's stdin is.
+#[derive(Clone, Copy, PartialEq)]
+enum Stdin {
+    /// /dev/null (no `-i`).
+    Null,
+    /// Ours, the caller's (a foreground `run -i`).
+    Caller,
+    /// A pipe whose write end we hold (`-i` with nobody attached).
+    Held,
+}
+
 /// Create and start through the runtime crate with the container's stdio on our pipes.
 fn create_and_start(
     engine: &Engine,
     id: &str,
     bundle: &std::path::Path,
     attach: Option<(OwnedFd, OwnedFd)>,
-    stdin: bool,
+    stdin: Stdin,
 ) -> Result<Started> {
     let tty = record::load(engine, id)?.request.tty;
     let io = |what: &str| {
@@ -216,9 +238,18 @@ fn create_and_start(
     let sigfd = set.signalfd().map_err(io("signalfd"))?;
     // The init is a clone of this process: it inherits fds 0, 1, 2 (0 stays the caller's
     // stdin for `run -i`).
-    if !stdin {
-        sys::fd::dup_onto(null.as_fd(), 0).map_err(io("stdin"))?;
-    }
+    // (With a pty the runtime gives the container the slave as stdin: the master we hold
+    // keeps it open.)
+    let held = if stdin == Stdin::Held && !tty {
+        let (r, w) = std::io::pipe().map_err(io("pipe"))?;
+        sys::fd::dup_onto(r.as_fd(), 0).map_err(io("stdin"))?;
+        Some(OwnedFd::from(w))
+    } else {
+        if stdin != Stdin::Caller {
+            sys::fd::dup_onto(null.as_fd(), 0).map_err(io("stdin"))?;
+        }
+        None
+    };
     sys::fd::dup_onto(out_w.as_fd(), 1).map_err(io("stdout"))?;
     sys::fd::dup_onto(err_w.as_fd(), 2).map_err(io("stderr"))?;
     // `-t`: the runtime's init makes the pty and sends its master over a console socket.
@@ -235,7 +266,7 @@ fn create_and_start(
     } else {
         None
     };
-    let caller_stdin = if tty && stdin {
+    let caller_stdin = if tty && stdin == Stdin::Caller {
         Some(sys::fd::dup_raw(0).map_err(io("stdin"))?)
     } else {
         None
@@ -291,6 +322,7 @@ fn create_and_start(
         sigfd,
         attach,
         input,
+        held,
         auto_remove: false,
     })
 }
@@ -346,15 +378,27 @@ fn reexec(engine: &Engine, id: &str, st: &Started, lock: &File) -> std::io::Erro
         Ok(e) => e,
         Err(e) => return e,
     };
-    let mut fds = vec![
-        st.out.as_fd(),
-        st.err.as_fd(),
-        st.sigfd.as_fd(),
-        lock.as_fd(),
-    ];
-    for (a, b) in st.attach.iter().chain(st.input.iter()) {
-        fds.extend([a.as_fd(), b.as_fd()]);
+    fn pair(p: &Option<(OwnedFd, OwnedFd)>) -> [Option<std::os::fd::BorrowedFd<'_>>; 2] {
+        match p {
+            Some((a, b)) => [Some(a.as_fd()), Some(b.as_fd())],
+            None => [None, None],
+        }
     }
+    let [aout, aerr] = pair(&st.attach);
+    let [input, pty] = pair(&st.input);
+    let held = st.held.as_ref().map(|h| h.as_fd());
+    let slots = [
+        Some(st.out.as_fd()),
+        Some(st.err.as_fd()),
+        Some(st.sigfd.as_fd()),
+        Some(lock.as_fd()),
+        aout,
+        aerr,
+        input,
+        pty,
+        held,
+    ];
+    let fds: Vec<_> = slots.iter().flatten().copied().collect();
     for fd in &fds {
         if let Err(e) = sys::fd::clear_cloexec(*fd) {
             return e;
@@ -368,15 +412,11 @@ fn reexec(engine: &Engine, id: &str, st: &Started, lock: &File) -> std::io::Erro
         st.pid.to_string().into(),
         u8::from(st.auto_remove).to_string().into(),
     ];
-    let mut numbers: Vec<String> = fds.iter().map(|f| f.as_raw_fd().to_string()).collect();
-    // Absent pairs are "-": attach at 8-9, input at 10-11.
-    if st.attach.is_none() {
-        numbers.splice(4..4, ["-".to_string(), "-".to_string()]);
-    }
-    if st.input.is_none() {
-        numbers.extend(["-".to_string(), "-".to_string()]);
-    }
-    args.extend(numbers.into_iter().map(String::into_bytes));
+    // Absent fds are "-".
+    args.extend(slots.iter().map(|s| {
+        s.map_or("-".into(), |f| f.as_raw_fd().to_string())
+            .into_bytes()
+    }));
     let args: Vec<CString> = args
         .into_iter()
         .filter_map(|a| CString::new(a).ok())
@@ -397,7 +437,7 @@ fn reexec(engine: &Engine, id: &str, st: &Started, lock: &File) -> std::io::Erro
 }
 
 /// The relay mode's entry point: `ROOT ID PID AUTO_REMOVE OUT ERR SIGFD LOCK AOUT AERR IN
-/// PTY` (fd numbers; `-` for an absent pair).
+/// PTY HELD` (fd numbers; `-` for an absent one).
 pub fn relay_main(args: &[String]) -> i32 {
     let num = |i: usize| args.get(i).and_then(|a| a.parse::<i32>().ok());
     let take = |i: usize| {
@@ -422,6 +462,7 @@ pub fn relay_main(args: &[String]) -> i32 {
         (Some(i), Some(m)) => Some((i, m)),
         _ => None,
     };
+    let held = take(12);
     let engine = Engine::new(root);
     let st = Started {
         pid,
@@ -430,6 +471,7 @@ pub fn relay_main(args: &[String]) -> i32 {
         sigfd,
         attach,
         input,
+        held,
         auto_remove: auto == 1,
     };
     let code = match relay(&engine, id, st) {
@@ -506,7 +548,14 @@ fn restart(engine: &Engine, id: &str, old: Started) -> Result<Started> {
         ..
     } = old;
     let bundle = engine.container_dir(id).join("bundle");
-    let mut st = create_and_start(engine, id, &bundle, attach, false)?;
+    // `-i`: the caller's stdin was the first run's; later runs get a held pipe.
+    let interactive = record::load(engine, id)?.request.interactive;
+    let stdin = if interactive {
+        Stdin::Held
+    } else {
+        Stdin::Null
+    };
+    let mut st = create_and_start(engine, id, &bundle, attach, stdin)?;
     st.auto_remove = auto_remove;
     let lock = record::lock(engine)?;
     let mut rec = record::load(engine, id)?;

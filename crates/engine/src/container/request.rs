@@ -42,12 +42,16 @@ pub struct Request {
     /// `seccomp=FILE` (an OCI `linux.seccomp` object).
     #[serde(default)]
     pub security_opt: Vec<String>,
-    /// `--restart`: `no` (default) or `on-failure[:N]`.
+    /// `--restart`: `no` (default), `on-failure[:N]`, `always`, `unless-stopped`.
     #[serde(default)]
     pub restart: Option<String>,
     /// `-t`: a pty (the runtime's console socket); output is one stream.
     #[serde(default)]
     pub tty: bool,
+    /// `-i`: stdin stays open. A foreground `run` gives its own; otherwise (`run -d`, `create`
+    /// then `start`) the monitor holds a pipe's write end open until the container stops.
+    #[serde(default)]
+    pub interactive: bool,
 }
 
 /// A mount from `-v`: a host path, or a named volume (`ROOT/volumes/NAME/_data`, made on
