@@ -26,8 +26,9 @@ pub fn clean_file_mappings() -> io::Result<CleanMappings> {
 
 /// Drop `maps` (`madvise(MADV_DONTNEED)`), then wait like [`crate::fd::poll_readable`]: a
 /// process that sleeps right after the drop keeps mapped only the few pages between the two
-/// (the drop and the poll are one function for that reason). Call it while single-threaded:
-/// another thread could make a mapping writable and write to it after `maps` was read.
+/// (the drop and the poll are one function for that reason). Only a single-threaded process
+/// drops anything (another thread could make a mapping writable and write to it after `maps`
+/// was read); with more threads this is a plain poll.
 pub fn drop_then_poll(
     maps: &CleanMappings,
     fds: &[BorrowedFd<'_>],
@@ -41,10 +42,15 @@ pub fn drop_then_poll(
             revents: 0,
         })
         .collect();
-    for &(start, end) in &maps.ranges {
+    let ranges = if single_threaded() {
+        &maps.ranges[..]
+    } else {
+        &[]
+    };
+    for &(start, end) in ranges {
         // SAFETY: the range is a whole mapping of this process that was read-only and
-        // file-backed with no anonymous page when smaps was read (single-threaded caller, so
-        // still so): MADV_DONTNEED only removes page-table entries whose content the file still
+        // file-backed with no anonymous page when smaps was read (this is the only thread, and
+        // it did not change the mapping since, so still so): MADV_DONTNEED only removes page-table entries whose content the file still
         // holds, so no memory that Rust code may reference changes value. A failure (the
         // mapping went away, or is locked) changes nothing.
         unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
@@ -59,6 +65,15 @@ pub fn drop_then_poll(
             Err(e) => return Err(e),
         }
     }
+}
+
+/// Whether this thread is the process's only one (`Threads:` in /proc/self/status).
+fn single_threaded() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines()
+            .find_map(|l| l.strip_prefix("Threads:"))
+            .is_some_and(|n| n.trim() == "1")
+    })
 }
 
 /// One mapping of smaps: its range, permissions, path and page counts.
@@ -150,15 +165,40 @@ Locked:                0 kB
         assert_eq!(ok, [true, false, false, false]);
     }
 
+    /// Resident KiB of file pages (`RssFile:`).
+    fn rss_file() -> u64 {
+        let s = std::fs::read_to_string("/proc/self/status").unwrap();
+        let l = s.lines().find_map(|l| l.strip_prefix("RssFile:")).unwrap();
+        l.trim().trim_end_matches("kB").trim().parse().unwrap()
+    }
+
     #[test]
-    fn dropping_keeps_the_process_working() {
-        let maps = clean_file_mappings().unwrap();
-        assert!(maps.resident_kib > 0, "the test binary's text is mapped");
-        let (r, w) = std::io::pipe().unwrap();
-        std::io::Write::write_all(&mut &w, b"x").unwrap();
-        use std::os::fd::AsFd;
-        let ready = drop_then_poll(&maps, &[r.as_fd()], 1000).unwrap();
-        // Code and read-only data come back from the page cache on the next touch.
-        assert_eq!(ready.map(|r| r[0] & libc::POLLIN), Some(libc::POLLIN));
+    fn dropping_keeps_the_process_working_and_unmaps_file_pages() {
+        // A forked child is single-threaded (the test harness is not): only there is
+        // anything dropped.
+        // SAFETY: the child only reads files, polls, and leaves with _exit.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0);
+        if pid == 0 {
+            let ok = std::panic::catch_unwind(|| {
+                let maps = clean_file_mappings().unwrap();
+                let before = rss_file();
+                let (r, w) = std::io::pipe().unwrap();
+                std::io::Write::write_all(&mut &w, b"x").unwrap();
+                use std::os::fd::AsFd;
+                let ready = drop_then_poll(&maps, &[r.as_fd()], 1000).unwrap();
+                // Code and read-only data came back from the page cache as they were touched.
+                let after = rss_file();
+                maps.resident_kib > 0
+                    && ready.map(|r| r[0] & libc::POLLIN) == Some(libc::POLLIN)
+                    && after < before
+            });
+            // SAFETY: leaves the forked child without running the harness's exit path.
+            unsafe { libc::_exit(if matches!(ok, Ok(true)) { 0 } else { 1 }) };
+        }
+        let mut status = 0;
+        // SAFETY: waits for our own child.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        assert_eq!(status, 0, "the child saw a failure");
     }
 }
