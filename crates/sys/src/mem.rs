@@ -47,6 +47,10 @@ pub fn drop_then_poll(
     } else {
         &[]
     };
+    // Free heap pages back to the kernel too (what parsing smaps and the last burst used).
+    // SAFETY: malloc_trim only returns free memory of glibc's allocator; no live allocation
+    // moves.
+    unsafe { libc::malloc_trim(0) };
     for &(start, end) in ranges {
         // SAFETY: the range is a whole mapping of this process that was read-only and
         // file-backed with no anonymous page when smaps was read (this is the only thread, and
