@@ -103,17 +103,19 @@ fn runs(env: &Env, id: &str, text: &str) -> usize {
     logs(env, id).lines().filter(|l| *l == text).count()
 }
 
-/// The monitor process is gone (its restarts with it).
+/// The monitor process ends (its restarts with it): it releases its lock (what `stop` and
+/// `wait` wait for) just before it exits.
 fn assert_monitor_gone(monitor: i64) {
-    let state = std::fs::read_to_string(format!("/proc/{monitor}/stat")).ok();
-    let alive = state
-        .and_then(|s| {
-            s.rsplit(')')
-                .next()
-                .map(|r| r.trim_start().starts_with('Z'))
-        })
-        .is_some_and(|zombie| !zombie);
-    assert!(!alive, "monitor {monitor} still running");
+    wait_until("the monitor's exit", || {
+        let state = std::fs::read_to_string(format!("/proc/{monitor}/stat")).ok();
+        state
+            .and_then(|s| {
+                s.rsplit(')')
+                    .next()
+                    .map(|r| r.trim_start().starts_with('Z'))
+            })
+            .is_none_or(|zombie| zombie)
+    });
 }
 
 fn monitor_of(env: &Env, id: &str) -> i64 {
