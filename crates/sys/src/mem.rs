@@ -4,11 +4,12 @@
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
-/// The read-only, file-backed mappings of this process that hold no private
-/// (copied-on-write) page, as `/proc/self/smaps` says, and the KiB resident in them. Such a
-/// mapping is a view of the page cache: dropping its page-table entries loses nothing, the
-/// next access maps the same page again. A mapping with private pages (relocated RELRO, a
-/// breakpoint) is left out: dropping those would lose the writes.
+/// The page-cache pages mapped by this process's read-only, file-backed mappings, as
+/// `/proc/self/smaps` says (and, in a mapping that also holds private copied-on-write pages
+/// such as a RELRO segment with a few relocations, `/proc/self/pagemap` page by page), and the
+/// KiB resident in them. Such a page is a view of the page cache: dropping its page-table
+/// entry loses nothing, the next access maps the same page again. Private pages are left
+/// out: dropping those would lose the writes.
 pub struct CleanMappings {
     ranges: Vec<(usize, usize)>,
     pub resident_kib: u64,
@@ -17,11 +18,55 @@ pub struct CleanMappings {
 pub fn clean_file_mappings() -> io::Result<CleanMappings> {
     let smaps = std::fs::read_to_string("/proc/self/smaps")?;
     let maps = parse_smaps(&smaps);
-    let clean = maps.iter().filter(|m| m.droppable());
+    let mut ranges = vec![];
+    let mut resident_kib = 0;
+    let mut pagemap = None;
+    for m in maps.iter().filter(|m| m.droppable()) {
+        if m.anon_kib == 0 {
+            ranges.push((m.start, m.end));
+            resident_kib += m.rss_kib;
+            continue;
+        }
+        if pagemap.is_none() {
+            pagemap = Some(std::fs::File::open("/proc/self/pagemap")?);
+        }
+        for run in file_page_runs(pagemap.as_ref().unwrap(), m.start, m.end)? {
+            resident_kib += ((run.1 - run.0) / PAGE) as u64 * (PAGE as u64 / 1024);
+            ranges.push(run);
+        }
+    }
     Ok(CleanMappings {
-        ranges: clean.clone().map(|m| (m.start, m.end)).collect(),
-        resident_kib: clean.map(|m| m.rss_kib).sum(),
+        ranges,
+        resident_kib,
     })
+}
+
+const PAGE: usize = 4096;
+
+/// The runs of present page-cache pages in `[start, end)`: pagemap entries with bit 63
+/// (present) and bit 61 (a file page, not a private copy) set.
+fn file_page_runs(
+    pagemap: &std::fs::File,
+    start: usize,
+    end: usize,
+) -> io::Result<Vec<(usize, usize)>> {
+    use std::os::unix::fs::FileExt;
+    let pages = (end - start) / PAGE;
+    let mut raw = vec![0u8; pages * 8];
+    pagemap.read_exact_at(&mut raw, (start / PAGE * 8) as u64)?;
+    let mut runs: Vec<(usize, usize)> = vec![];
+    for (i, e) in raw.chunks_exact(8).enumerate() {
+        let entry = u64::from_le_bytes(e.try_into().expect("8 bytes"));
+        if entry >> 63 & 1 == 0 || entry >> 61 & 1 == 0 {
+            continue;
+        }
+        let at = start + i * PAGE;
+        match runs.last_mut() {
+            Some(last) if last.1 == at => last.1 = at + PAGE,
+            _ => runs.push((at, at + PAGE)),
+        }
+    }
+    Ok(runs)
 }
 
 /// Drop `maps` (`madvise(MADV_DONTNEED)`), then wait like [`crate::fd::poll_readable`]: a
@@ -52,9 +97,9 @@ pub fn drop_then_poll(
     // moves.
     unsafe { libc::malloc_trim(0) };
     for &(start, end) in ranges {
-        // SAFETY: the range is a whole mapping of this process that was read-only and
-        // file-backed with no anonymous page when smaps was read (this is the only thread, and
-        // it did not change the mapping since, so still so): MADV_DONTNEED only removes page-table entries whose content the file still
+        // SAFETY: the range is pages of a read-only, file-backed mapping of this process that
+        // were page-cache pages, not private copies, when smaps/pagemap were read (this is the
+        // only thread, and it did not change the mapping since, so still so): MADV_DONTNEED only removes page-table entries whose content the file still
         // holds, so no memory that Rust code may reference changes value. A failure (the
         // mapping went away, or is locked) changes nothing.
         unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
@@ -96,7 +141,6 @@ impl Mapping {
     fn droppable(&self) -> bool {
         self.path.starts_with('/')
             && !self.perms.contains('w')
-            && self.anon_kib == 0
             && self.locked_kib == 0
             && self.rss_kib > 0
     }
@@ -142,7 +186,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_clean_read_only_file_mappings_are_droppable() {
+    fn only_read_only_file_mappings_are_droppable() {
         let text = "\
 55d0a000-55d0b000 r--p 00000000 fe:01 12 /usr/bin/x y
 Rss:                   4 kB
@@ -166,7 +210,9 @@ Locked:                0 kB
         assert_eq!(maps[0].path, "/usr/bin/x y");
         assert_eq!((maps[0].start, maps[0].end), (0x55d0a000, 0x55d0b000));
         let ok: Vec<bool> = maps.iter().map(Mapping::droppable).collect();
-        assert_eq!(ok, [true, false, false, false]);
+        // The second holds a private page: dropped page by page (pagemap), not whole.
+        assert_eq!(ok, [true, true, false, false]);
+        assert_eq!((maps[0].anon_kib, maps[1].anon_kib), (0, 4));
     }
 
     /// Resident KiB of file pages (`RssFile:`).
