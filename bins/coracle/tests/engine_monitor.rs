@@ -274,3 +274,56 @@ fn interactive_without_a_caller_keeps_stdin_open_until_stop() {
     }
     assert_store_empty(&env);
 }
+
+#[test]
+fn a_foreground_always_run_stays_attached_across_restarts_and_ctrl_c_ends_it() {
+    use std::io::{BufRead, BufReader, Read};
+    let env = env();
+    let mut child = env
+        .cmd(&[
+            "run",
+            "--name",
+            "fg-always",
+            "--restart",
+            "always",
+            "--network",
+            "none",
+            IMAGE,
+            "sh",
+            "-c",
+            // The first run exits 0 at once; the second (its rootfs kept the mark) stays.
+            "trap 'echo got-int; exit 0' INT; echo up; [ -e /tmp/ran ] || { touch /tmp/ran; \
+             exit 0; }; while true; do sleep 0.1; done",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    // Two runs' output through one `run`: it stayed attached over the restart.
+    let mut seen = vec![];
+    while seen.iter().filter(|l| *l == "up\n").count() < 2 {
+        let mut line = String::new();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "output ended: {seen:?}"
+        );
+        seen.push(line);
+    }
+    // Ctrl-C goes to the container as Docker's sig-proxy kill: it exits 0 and is not
+    // started again; `run` ends with it.
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0), "{rest}");
+    assert!(rest.contains("got-int"), "{rest:?}");
+    let c = inspect(&env, "fg-always");
+    assert_eq!(c["State"]["Status"], "exited");
+    assert!(c["RestartCount"].as_u64().unwrap() >= 1);
+    env.ok(&["rm", "fg-always"]);
+    assert_store_empty(&env);
+}
