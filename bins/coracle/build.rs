@@ -8,6 +8,11 @@
 //! text (libraries, heap and stack stay randomised): the trade setup.sh already makes for
 //! coracle-runtime. The objects are compiled as PIC anyway; only the final link changes.
 fn main() {
-    println!("cargo:rustc-link-arg-bin=coracle=-no-pie");
+    // A crt-static build is a static PIE unless built with `-C relocation-model=static` (as
+    // setup.sh builds coracle-runtime); `-no-pie` would fight rustc's `-static-pie` there.
+    let features = std::env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
+    if !features.split(',').any(|f| f == "crt-static") {
+        println!("cargo:rustc-link-arg-bin=coracle=-no-pie");
+    }
     println!("cargo:rerun-if-changed=build.rs");
 }
