@@ -226,7 +226,8 @@ pub struct CreateArgs {
     /// Remove the container when it exits.
     #[arg(long)]
     pub rm: bool,
-    /// The container reads our stdin (foreground `run` only).
+    /// Keep stdin open: a foreground `run` gives ours; `run -d` and `create` get an empty pipe
+    /// the monitor holds open until the container stops (nothing attaches to it later).
     #[arg(short = 'i', long)]
     pub interactive: bool,
     /// A runc-compatible runtime binary (name in PATH or path) instead of the built-in one.
@@ -245,7 +246,9 @@ pub struct CreateArgs {
     /// no-new-privileges, seccomp=unconfined or seccomp=FILE (an OCI seccomp object).
     #[arg(long = "security-opt", value_name = "OPT")]
     pub security_opt: Vec<String>,
-    /// no (default) or on-failure[:N]: restart after a non-zero exit (at most N times).
+    /// no (default); on-failure[:N]: after a non-zero exit (at most N times); always: after any
+    /// exit; unless-stopped: the same as always (no daemon: nothing restarts at boot). Never
+    /// after `stop`, `kill` or `rm -f`.
     #[arg(long)]
     pub restart: Option<String>,
     /// Give the container a pty (output then comes as one stream).

@@ -459,7 +459,7 @@ fn restart_on_failure_3_restarts_exactly_three_times_and_stop_is_not_a_failure()
     );
     assert_eq!(c["State"]["Running"], false);
     env.ok(&["rm", &id]);
-    let out = env.output(&["run", "--restart", "always", IMAGE, "true"]);
+    let out = env.output(&["run", "--restart", "sometimes", IMAGE, "true"]);
     assert_one_error(&out, 125, "--restart");
     assert_store_empty(&env);
 }

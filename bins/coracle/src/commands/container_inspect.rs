@@ -58,7 +58,10 @@ fn object(engine: &Engine, r: &Record) -> serde_json::Value {
         },
         "HostConfig": {
             "AutoRemove": q.auto_remove,
-            "RestartPolicy": q.restart.clone().unwrap_or_else(|| "no".into()),
+            "RestartPolicy": q.restart_policy().ok().map(|p| json!({
+                "Name": p.name(),
+                "MaximumRetryCount": p.max_retries(),
+            })),
             "Binds": q.volumes,
             "NetworkMode": q.networks.first().map_or("bridge", |n| n.as_str()),
             "PortBindings": q.ports,

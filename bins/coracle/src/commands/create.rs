@@ -6,10 +6,6 @@ use engine::container::request::{parse_mount, read_env_file, MountFlag};
 use engine::container::{ops, Engine, Error, Request, Result};
 
 pub fn run(engine: &Engine, args: &CreateArgs) -> i32 {
-    if args.interactive {
-        let e = Error::Invalid("-i: only with a foreground `run` (not create) for now".into());
-        return engine_fail(&e, 125);
-    }
     let made = request(args).and_then(|r| {
         pull_missing(engine, &r.image, &args.pull)?;
         ops::create(engine, &r)
@@ -57,6 +53,7 @@ pub fn request(a: &CreateArgs) -> Result<Request> {
         cap_drop: a.cap_drop.clone(),
         auto_remove: a.rm,
         tty: a.tty,
+        interactive: a.interactive,
         restart: a.restart.clone(),
         security_opt: a.security_opt.clone(),
         tmpfs,

@@ -4,13 +4,9 @@
 
 use super::{create, engine_fail, monitor_command};
 use crate::cli::RunArgs;
-use engine::container::{ops, record, Engine, Error};
+use engine::container::{ops, record, Engine};
 
 pub fn run(engine: &Engine, args: &RunArgs) -> i32 {
-    if args.detach && args.create.interactive {
-        let e = Error::Invalid("-i with -d: not supported yet (nothing could attach later)".into());
-        return engine_fail(&e, 125);
-    }
     let req = match create::request(&args.create) {
         Ok(r) => r,
         Err(e) => return engine_fail(&e, e.exit_code()),
@@ -22,7 +18,8 @@ pub fn run(engine: &Engine, args: &RunArgs) -> i32 {
         Err(e) => return engine_fail(&e, e.exit_code()),
     };
     let attach = !args.detach;
-    let stdin = args.create.interactive;
+    // Detached, `-i` is the monitor's held pipe (the record says so), not our stdin.
+    let stdin = args.create.interactive && attach;
     let proxy = attach.then(|| ops::SignalProxy::new(args.create.tty && stdin));
     match ops::start(
         &rec,

@@ -8,6 +8,7 @@
 //! - [`monitor`]: the per-container process that is the container's parent.
 //! - [`ops`]: create, start, stop, kill, rm, wait.
 //! - [`driver`]: the runtime crate in process, or a runc-compatible binary.
+//! - [`restart`]: the `--restart` policies.
 //! - [`volumes`]: named and anonymous volumes.
 //! - [`mounts`]: a container's binds and volumes, resolved at create (image VOLUME paths too).
 //! - [`copy_up`]: a new volume filled with the image's content at its path.
@@ -21,6 +22,7 @@ pub mod mounts;
 pub mod ops;
 pub mod record;
 pub mod request;
+pub mod restart;
 pub mod spec;
 pub mod volumes;
 

@@ -8,7 +8,9 @@
 //!    wait on that lock: no polling), and leaves the caller's session (setsid);
 //! 2. attaches the container's networks and writes their netns and files into config.json;
 //! 3. creates and starts the container through the runtime crate, in this process (the init
-//!    is our child), with stdout/stderr on pipes it holds and stdin on /dev/null;
+//!    is our child), with stdout/stderr on pipes it holds and stdin on /dev/null (`-i`: the
+//!    caller's stdin for a foreground `run`, else a pipe whose write end it holds, so the
+//!    container's stdin stays open and empty until it stops);
 //! 4. copies the output to `ROOT/containers/ID/ctr.log` (json-file lines) and, for a
 //!    foreground `run`, to the caller's stdout/stderr as well;
 //! 5. on exit: records the exit code (128+N for a signal) and the cgroup's OOM kills, deletes
@@ -125,6 +127,8 @@ struct Started {
     attach: Option<(OwnedFd, OwnedFd)>,
     /// `-it`: the caller's stdin, copied to the pty master.
     input: Option<(OwnedFd, OwnedFd)>,
+    /// `-i` with nobody attached: the write end of the container's stdin, held open.
+    held: Option<OwnedFd>,
     auto_remove: bool,
 }
 
@@ -153,6 +157,13 @@ fn start(engine: &Engine, id: &str, attach: bool, stdin: bool) -> Result<Started
             ))
         } else {
             None
+        };
+        let stdin = if stdin {
+            Stdin::Caller
+        } else if rec.request.interactive {
+            Stdin::Held
+        } else {
+            Stdin::Null
         };
         create_and_start(engine, id, &bundle, attach, stdin)
     })();
@@ -190,13 +201,24 @@ fn hostname(rec: &Record) -> String {
         .unwrap_or_else(|| rec.short_id().to_string())
 }
 
+/// What the container's stdin is.
+#[derive(Clone, Copy, PartialEq)]
+enum Stdin {
+    /// /dev/null (no `-i`).
+    Null,
+    /// Ours, the caller's (a foreground `run -i`).
+    Caller,
+    /// A pipe whose write end we hold (`-i` with nobody attached).
+    Held,
+}
+
 /// Create and start through the runtime crate with the container's stdio on our pipes.
 fn create_and_start(
     engine: &Engine,
     id: &str,
     bundle: &std::path::Path,
     attach: Option<(OwnedFd, OwnedFd)>,
-    stdin: bool,
+    stdin: Stdin,
 ) -> Result<Started> {
     let tty = record::load(engine, id)?.request.tty;
     let io = |what: &str| {
@@ -216,9 +238,18 @@ fn create_and_start(
     let sigfd = set.signalfd().map_err(io("signalfd"))?;
     // The init is a clone of this process: it inherits fds 0, 1, 2 (0 stays the caller's
     // stdin for `run -i`).
-    if !stdin {
-        sys::fd::dup_onto(null.as_fd(), 0).map_err(io("stdin"))?;
-    }
+    // (With a pty the runtime gives the container the slave as stdin: the master we hold
+    // keeps it open.)
+    let held = if stdin == Stdin::Held && !tty {
+        let (r, w) = std::io::pipe().map_err(io("pipe"))?;
+        sys::fd::dup_onto(r.as_fd(), 0).map_err(io("stdin"))?;
+        Some(OwnedFd::from(w))
+    } else {
+        if stdin != Stdin::Caller {
+            sys::fd::dup_onto(null.as_fd(), 0).map_err(io("stdin"))?;
+        }
+        None
+    };
     sys::fd::dup_onto(out_w.as_fd(), 1).map_err(io("stdout"))?;
     sys::fd::dup_onto(err_w.as_fd(), 2).map_err(io("stderr"))?;
     // `-t`: the runtime's init makes the pty and sends its master over a console socket.
@@ -235,7 +266,7 @@ fn create_and_start(
     } else {
         None
     };
-    let caller_stdin = if tty && stdin {
+    let caller_stdin = if tty && stdin == Stdin::Caller {
         Some(sys::fd::dup_raw(0).map_err(io("stdin"))?)
     } else {
         None
@@ -291,6 +322,7 @@ fn create_and_start(
         sigfd,
         attach,
         input,
+        held,
         auto_remove: false,
     })
 }
@@ -346,15 +378,27 @@ fn reexec(engine: &Engine, id: &str, st: &Started, lock: &File) -> std::io::Erro
         Ok(e) => e,
         Err(e) => return e,
     };
-    let mut fds = vec![
-        st.out.as_fd(),
-        st.err.as_fd(),
-        st.sigfd.as_fd(),
-        lock.as_fd(),
-    ];
-    for (a, b) in st.attach.iter().chain(st.input.iter()) {
-        fds.extend([a.as_fd(), b.as_fd()]);
+    fn pair(p: &Option<(OwnedFd, OwnedFd)>) -> [Option<std::os::fd::BorrowedFd<'_>>; 2] {
+        match p {
+            Some((a, b)) => [Some(a.as_fd()), Some(b.as_fd())],
+            None => [None, None],
+        }
     }
+    let [aout, aerr] = pair(&st.attach);
+    let [input, pty] = pair(&st.input);
+    let held = st.held.as_ref().map(|h| h.as_fd());
+    let slots = [
+        Some(st.out.as_fd()),
+        Some(st.err.as_fd()),
+        Some(st.sigfd.as_fd()),
+        Some(lock.as_fd()),
+        aout,
+        aerr,
+        input,
+        pty,
+        held,
+    ];
+    let fds: Vec<_> = slots.iter().flatten().copied().collect();
     for fd in &fds {
         if let Err(e) = sys::fd::clear_cloexec(*fd) {
             return e;
@@ -368,15 +412,11 @@ fn reexec(engine: &Engine, id: &str, st: &Started, lock: &File) -> std::io::Erro
         st.pid.to_string().into(),
         u8::from(st.auto_remove).to_string().into(),
     ];
-    let mut numbers: Vec<String> = fds.iter().map(|f| f.as_raw_fd().to_string()).collect();
-    // Absent pairs are "-": attach at 8-9, input at 10-11.
-    if st.attach.is_none() {
-        numbers.splice(4..4, ["-".to_string(), "-".to_string()]);
-    }
-    if st.input.is_none() {
-        numbers.extend(["-".to_string(), "-".to_string()]);
-    }
-    args.extend(numbers.into_iter().map(String::into_bytes));
+    // Absent fds are "-".
+    args.extend(slots.iter().map(|s| {
+        s.map_or("-".into(), |f| f.as_raw_fd().to_string())
+            .into_bytes()
+    }));
     let args: Vec<CString> = args
         .into_iter()
         .filter_map(|a| CString::new(a).ok())
@@ -397,7 +437,7 @@ fn reexec(engine: &Engine, id: &str, st: &Started, lock: &File) -> std::io::Erro
 }
 
 /// The relay mode's entry point: `ROOT ID PID AUTO_REMOVE OUT ERR SIGFD LOCK AOUT AERR IN
-/// PTY` (fd numbers; `-` for an absent pair).
+/// PTY HELD` (fd numbers; `-` for an absent one).
 pub fn relay_main(args: &[String]) -> i32 {
     let num = |i: usize| args.get(i).and_then(|a| a.parse::<i32>().ok());
     let take = |i: usize| {
@@ -422,6 +462,7 @@ pub fn relay_main(args: &[String]) -> i32 {
         (Some(i), Some(m)) => Some((i, m)),
         _ => None,
     };
+    let held = take(12);
     let engine = Engine::new(root);
     let st = Started {
         pid,
@@ -430,6 +471,7 @@ pub fn relay_main(args: &[String]) -> i32 {
         sigfd,
         attach,
         input,
+        held,
         auto_remove: auto == 1,
     };
     let code = match relay(&engine, id, st) {
@@ -455,6 +497,12 @@ fn relay(engine: &Engine, id: &str, mut st: Started) -> Result<i32> {
             if let Ok(rec) = record::load(engine, id) {
                 let _ = engine.driver(&rec).delete(id);
             }
+            // A `stop`/`kill`/`rm -f` during the delay found nothing to signal: it ends the
+            // restarts here.
+            if stopping(engine, id) {
+                finish(engine, id, code, st.auto_remove)?;
+                return Ok(code);
+            }
             match restart(engine, id, st) {
                 Ok(next) => {
                     st = next;
@@ -472,20 +520,24 @@ fn relay(engine: &Engine, id: &str, mut st: Started) -> Result<i32> {
     }
 }
 
-/// `--restart on-failure[:N]`: after a non-zero exit that no `stop`/`rm -f` asked for, and
-/// while fewer than N restarts were done, the delay before the next start (Docker's: 100 ms,
-/// doubling). Counts the restart in the record.
+/// `--restart`: when the policy restarts after this exit and no `stop`/`kill`/`rm -f` asked
+/// for it, the delay before the next start (see [`super::restart`]). Counts the restart in the
+/// record.
 fn restart_due(engine: &Engine, id: &str, code: i32) -> Option<std::time::Duration> {
     let lock = record::lock(engine).ok()?;
     let mut rec = record::load(engine, id).ok()?;
-    let max = rec.request.restart_policy().ok()??;
-    if code == 0 || rec.stopping || max.is_some_and(|m| rec.restart_count >= m) {
+    let policy = rec.request.restart_policy().ok()?;
+    if rec.stopping || !policy.restarts(code, rec.restart_count) {
         return None;
     }
     rec.restart_count += 1;
     record::save(engine, &rec, &lock).ok()?;
-    let ms = 100u64 << (rec.restart_count - 1).min(4);
-    Some(std::time::Duration::from_millis(ms))
+    Some(super::restart::delay(rec.restart_count))
+}
+
+/// Whether the user has stopped the container (or it is gone).
+fn stopping(engine: &Engine, id: &str) -> bool {
+    record::load(engine, id).map_or(true, |r| r.stopping)
 }
 
 /// The same container again, from the same bundle (its network stays attached).
@@ -496,7 +548,14 @@ fn restart(engine: &Engine, id: &str, old: Started) -> Result<Started> {
         ..
     } = old;
     let bundle = engine.container_dir(id).join("bundle");
-    let mut st = create_and_start(engine, id, &bundle, attach, false)?;
+    // `-i`: the caller's stdin was the first run's; later runs get a held pipe.
+    let interactive = record::load(engine, id)?.request.interactive;
+    let stdin = if interactive {
+        Stdin::Held
+    } else {
+        Stdin::Null
+    };
+    let mut st = create_and_start(engine, id, &bundle, attach, stdin)?;
     st.auto_remove = auto_remove;
     let lock = record::lock(engine)?;
     let mut rec = record::load(engine, id)?;
@@ -512,6 +571,7 @@ fn relay_once(log: &mut super::logs::Writer, st: &Started) -> i32 {
     let mut input_open = st.input.is_some();
     let mut exit: Option<Exit> = None;
     let mut buf = vec![0u8; 32 * 1024];
+    let mut quiet = false;
     while open[0] || open[1] || exit.is_none() {
         let mut fds = vec![st.sigfd.as_fd()];
         let streams: Vec<usize> = (0..2).filter(|&s| open[s]).collect();
@@ -529,13 +589,20 @@ fn relay_once(log: &mut super::logs::Writer, st: &Started) -> i32 {
             }
             _ => None,
         };
-        // Once the init is gone its pid namespace is torn down and the pipes close at once;
-        // the timeout only guards against a writer that escaped it (a shared pid namespace).
-        let timeout = if exit.is_some() { 2000 } else { -1 };
-        let ready = match sys::fd::poll_readable(&fds, timeout) {
-            Ok(Some(r)) => r,
-            Ok(None) => break,
-            Err(_) => continue,
+        let ready = if exit.is_some() {
+            // Once the init is gone its pid namespace is torn down and the pipes close at
+            // once; the timeout only guards against a writer that escaped it (a shared pid
+            // namespace).
+            match sys::fd::poll_readable(&fds, 2000) {
+                Ok(Some(r)) => r,
+                Ok(None) => break,
+                Err(_) => continue,
+            }
+        } else {
+            match wait_quietly(&fds, &mut quiet) {
+                Some(r) => r,
+                None => continue,
+            }
         };
         for (i, &s) in streams.iter().enumerate() {
             if ready[i + 1] == 0 {
@@ -576,6 +643,33 @@ fn relay_once(log: &mut super::logs::Writer, st: &Started) -> i32 {
         }
     }
     exit.map_or(EXIT_ENGINE, |e| e.status())
+}
+
+/// How long the relay waits without output before it drops its mapped file pages.
+const IDLE_MS: i32 = 1000;
+
+/// Wait for output, a signal or input. After [`IDLE_MS`] of nothing (`quiet` is then set until
+/// something comes), the pages start-up, a restart or the last burst of output mapped of the
+/// binary and its libraries are dropped right before sleeping on: a quiet container's relay
+/// keeps resident little more than its private memory (the file pages stay in the page
+/// cache and come back on the next event). `None`: an error to retry on.
+fn wait_quietly(fds: &[std::os::fd::BorrowedFd<'_>], quiet: &mut bool) -> Option<Vec<i16>> {
+    if !*quiet {
+        match sys::fd::poll_readable(fds, IDLE_MS) {
+            Ok(Some(r)) => return Some(r),
+            Ok(None) => {}
+            Err(_) => return None,
+        }
+        if let Ok(maps) = sys::mem::clean_file_mappings() {
+            *quiet = true;
+            let ready = sys::mem::drop_then_poll(&maps, fds, -1).ok().flatten();
+            *quiet = ready.is_none();
+            return ready;
+        }
+    }
+    let ready = sys::fd::poll_readable(fds, -1).ok().flatten();
+    *quiet = ready.is_none();
+    ready
 }
 
 /// After the exit: OOM kills from the cgroup, the runtime container and networks gone, the

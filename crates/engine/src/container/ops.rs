@@ -246,7 +246,8 @@ impl MonitorWait {
     }
 }
 
-/// `kill [-s SIG]`: refuses a container that is not running.
+/// `kill [-s SIG]`: refuses a container that is not running. Like Docker, a container the user
+/// killed counts as stopped by hand: its restart policy no longer applies.
 pub fn kill(engine: &Engine, rec: &Record, signal: &str) -> Result<()> {
     let sig = runtime::container::parse_signal(signal)?;
     if rec.status() != Status::Running {
@@ -255,7 +256,27 @@ pub fn kill(engine: &Engine, rec: &Record, signal: &str) -> Result<()> {
             rec.name
         )));
     }
-    engine.driver(rec).kill(&rec.id, sig, false)
+    mark_stopping(engine, &rec.id)?;
+    match engine.driver(rec).kill(&rec.id, sig, false) {
+        // Between two runs of a restart policy there is no process to signal: marked
+        // stopped, the monitor ends instead of starting it again (Docker's kill of a
+        // restarting container does the same).
+        Err(_) if restarting(engine, rec) => Ok(()),
+        other => other,
+    }
+}
+
+/// Whether the container is between two runs of its restart policy: a live monitor, and the
+/// init it recorded gone.
+fn restarting(engine: &Engine, rec: &Record) -> bool {
+    let restarts = rec
+        .request
+        .restart_policy()
+        .is_ok_and(|p| p != super::restart::Policy::No);
+    let init_gone = record::load(engine, &rec.id)
+        .map(|r| sys::process::process_state(r.pid).is_none_or(|s| s == 'Z'))
+        .unwrap_or(false);
+    restarts && rec.monitor_alive() && init_gone
 }
 
 /// `stop [-t N]`: the image's StopSignal (or SIGTERM), SIGKILL after `timeout`, then wait for
@@ -478,7 +499,9 @@ impl SignalProxy {
             match sys::signal::read_signalfd(fd) {
                 Ok(libc::SIGCHLD) | Err(_) => {}
                 Ok(libc::SIGWINCH) => copy_winsize(engine, &rec.id),
+                // Docker's sig-proxy goes through its kill: no restart after it either.
                 Ok(sig) => {
+                    let _ = mark_stopping(engine, &rec.id);
                     let _ = engine.driver(rec).kill(&rec.id, sig, false);
                 }
             }

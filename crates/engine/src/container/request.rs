@@ -42,7 +42,7 @@ pub struct Request {
     /// `seccomp=FILE` (an OCI `linux.seccomp` object).
     #[serde(default)]
     pub security_opt: Vec<String>,
-    /// `--restart`: `no` (default) or `on-failure[:N]`.
+    /// `--restart`: `no` (default), `on-failure[:N]`, `always`, `unless-stopped`.
     #[serde(default)]
     pub restart: Option<String>,
     /// `-t`: a pty (the runtime's console socket); output is one stream.
@@ -51,6 +51,10 @@ pub struct Request {
     /// `--init`: the built-in init is pid 1 and runs the command as its child (see `init`).
     #[serde(default)]
     pub init: bool,
+    /// `-i`: stdin stays open. A foreground `run` gives its own; otherwise (`run -d`, `create`
+    /// then `start`) the monitor holds a pipe's write end open until the container stops.
+    #[serde(default)]
+    pub interactive: bool,
 }
 
 /// A mount from `-v`: a host path, a named volume (`ROOT/volumes/NAME/_data`, made on first
@@ -95,22 +99,9 @@ impl Request {
         self.networks.iter().any(|n| n == HOST)
     }
 
-    /// `--restart`: None for `no`; Some(max restarts, None = unlimited) for `on-failure[:N]`.
-    pub fn restart_policy(&self) -> Result<Option<Option<u32>>> {
-        let Some(r) = self.restart.as_deref() else {
-            return Ok(None);
-        };
-        let bad = || {
-            Error::Invalid(format!(
-                "--restart {r:?}: expected no or on-failure[:N] (always and unless-stopped are not supported yet)"
-            ))
-        };
-        match r.split_once(':') {
-            None if r == "no" => Ok(None),
-            None if r == "on-failure" => Ok(Some(None)),
-            Some(("on-failure", n)) => n.parse().map(|n| Some(Some(n))).map_err(|_| bad()),
-            _ => Err(bad()),
-        }
+    /// `--restart` (see [`super::restart`]).
+    pub fn restart_policy(&self) -> Result<super::restart::Policy> {
+        super::restart::Policy::parse(self.restart.as_deref())
     }
 
     /// `--security-opt` values: (no_new_privileges, seccomp profile read from its file).
@@ -236,7 +227,14 @@ impl Request {
         for c in self.cap_add.iter().chain(&self.cap_drop) {
             cap_name(c)?;
         }
-        self.restart_policy()?;
+        // Docker refuses the pair too: a container that restarts after any exit is never done
+        // to be removed.
+        if self.restart_policy()?.restarts_after_success() && self.auto_remove {
+            return Err(Error::Invalid(format!(
+                "--restart {}: conflicts with --rm",
+                self.restart.as_deref().unwrap_or_default()
+            )));
+        }
         self.security()?;
         self.tmpfs_mounts()?;
         if self.init {
