@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up a fresh Debian 12 machine (as root): system packages, Rust if cargo is missing,
-# the static release build installed as /usr/local/bin/coracle-runtime, then a demo container.
+# the static release builds installed as /usr/local/bin/coracle-runtime and coracle, then a demo
+# container.
 # Usage: scripts/setup.sh [--no-demo]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,10 +41,14 @@ fi
 # is ~10% of the peak RSS of `run` and start-up time; the runtime is short-lived, safe Rust
 # parsing local files, so the loss of ASLR for its own text is the cheaper side of that trade.
 target=x86_64-unknown-linux-gnu
+# coracle is static too: it is also the containers' `--init` (a copy bind-mounted into images that
+# have no loader or libc of their own) and the device binary.
 RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" \
-  cargo build --release --target "$target" -p coracle-runtime
-install -m 0755 "${CARGO_TARGET_DIR:-target}/$target/release/coracle-runtime" /usr/local/bin/coracle-runtime
-echo "installed: $(file -b /usr/local/bin/coracle-runtime | cut -d, -f1-5)"
+  cargo build --release --target "$target" -p coracle-runtime -p coracle
+for bin in coracle-runtime coracle; do
+  install -m 0755 "${CARGO_TARGET_DIR:-target}/$target/release/$bin" /usr/local/bin/$bin
+  echo "installed: $(file -b /usr/local/bin/$bin | cut -d, -f1-5)"
+done
 
 if [ "${1:-}" != --no-demo ]; then
   RUNTIME=/usr/local/bin/coracle-runtime scripts/demo.sh

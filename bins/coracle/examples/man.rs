@@ -105,7 +105,7 @@ mod tests {
         assert!(run.contains("coracle-run"), "{run}");
         assert!(run.contains("--publish"), "{run}");
         assert!(run.contains("--hostname"), "{run}");
-        assert!(!run.contains("--init"), "hidden flags stay out: {run}");
+        assert!(run.contains("--init"), "{run}");
         let top = rendered(&dir.path().join("coracle.1"));
         assert!(top.contains("coracle-run(1)"), "{top}");
         assert!(top.contains("completion"), "{top}");
