@@ -426,7 +426,8 @@ fn restart_on_failure_3_restarts_exactly_three_times_and_stop_is_not_a_failure()
     // A success is not restarted.
     let out = env.output(&[
         "run",
-        "--rm",
+        "--name",
+        "once",
         "--restart",
         "on-failure",
         "--network",
@@ -436,6 +437,8 @@ fn restart_on_failure_3_restarts_exactly_three_times_and_stop_is_not_a_failure()
         "once",
     ]);
     assert_eq!((code(&out), stdout(&out).as_str()), (0, "once\n"));
+    assert_eq!(inspect(&env, "once")["RestartCount"], 0);
+    env.ok(&["rm", "once"]);
     // `stop` of an on-failure container: exit 137, and no restart.
     let id = env
         .ok(&[

@@ -207,6 +207,7 @@ fn bad_restart_values_are_one_error_and_leave_nothing() {
         vec!["create", "--restart", "on-failure:x", IMAGE, "true"],
         vec!["run", "--rm", "--restart", "always", IMAGE, "true"],
         vec!["run", "--rm", "--restart", "unless-stopped", IMAGE, "true"],
+        vec!["run", "--rm", "--restart", "on-failure:2", IMAGE, "true"],
     ] {
         let out = env.output(&args);
         assert_one_error(&out, 125, "--restart");

@@ -227,9 +227,9 @@ impl Request {
         for c in self.cap_add.iter().chain(&self.cap_drop) {
             cap_name(c)?;
         }
-        // Docker refuses the pair too: a container that restarts after any exit is never done
-        // to be removed.
-        if self.restart_policy()?.restarts_after_success() && self.auto_remove {
+        // Docker and Podman refuse the pair for every policy but `no`: a container that may
+        // start again is not done to be removed when it exits.
+        if self.restart_policy()? != super::restart::Policy::No && self.auto_remove {
             return Err(Error::Invalid(format!(
                 "--restart {}: conflicts with --rm",
                 self.restart.as_deref().unwrap_or_default()

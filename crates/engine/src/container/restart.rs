@@ -60,11 +60,6 @@ impl Policy {
         }
     }
 
-    /// Whether it may restart after a clean exit (a foreground `run` cannot end with it).
-    pub fn restarts_after_success(self) -> bool {
-        matches!(self, Policy::Always | Policy::UnlessStopped)
-    }
-
     /// Docker's `HostConfig.RestartPolicy` name and `MaximumRetryCount`.
     pub fn name(self) -> &'static str {
         match self {
