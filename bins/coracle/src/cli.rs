@@ -11,7 +11,8 @@ use clap::{ArgAction, Args, Parser, Subcommand};
     about = "coracle: containers without a daemon"
 )]
 pub struct Cli {
-    /// The image store (default: /var/lib/coracle as root, $XDG_DATA_HOME/coracle otherwise).
+    /// The image store (default: the config file's `root`, else /var/lib/coracle as root,
+    /// $XDG_DATA_HOME/coracle otherwise).
     #[arg(long, global = true, env = "CORACLE_ROOT", value_name = "DIR")]
     pub root: Option<PathBuf>,
     #[command(subcommand)]
@@ -185,7 +186,8 @@ pub struct CreateArgs {
     /// The container reads our stdin (foreground `run` only).
     #[arg(short = 'i', long)]
     pub interactive: bool,
-    /// A runc-compatible runtime binary (name in PATH or path) instead of the built-in one.
+    /// A runc-compatible runtime binary (name in PATH or path) instead of the built-in one
+    /// (default: the config file's `runtime`).
     #[arg(long, value_name = "NAME|PATH")]
     pub runtime: Option<String>,
     /// type=bind|volume|tmpfs,source=…,target=…[,readonly][,tmpfs-size=…][,tmpfs-mode=…]
@@ -224,7 +226,8 @@ pub struct CreateArgs {
     /// Bind mount SRC:DST[:ro|rw] (SRC an absolute host path).
     #[arg(short = 'v', long = "volume", value_name = "SRC:DST[:MODE]")]
     pub volume: Vec<String>,
-    /// none, host, bridge (default) or a network's name (repeat for more).
+    /// none, host, bridge (default, or the config file's `network`) or a network's name
+    /// (repeat for more).
     #[arg(long = "network", alias = "net", value_name = "NETWORK")]
     pub network: Vec<String>,
     /// [IP:]HOST:CONTAINER[/udp]
@@ -246,6 +249,10 @@ pub struct CreateArgs {
     pub cap_add: Vec<String>,
     #[arg(long = "cap-drop")]
     pub cap_drop: Vec<String>,
+    /// The log's size limits (json-file's): max-size=SIZE (-1: unlimited), max-file=N.
+    /// Defaults: the config file's, else max-size=10m, max-file=3.
+    #[arg(long = "log-opt", value_name = "KEY=VALUE")]
+    pub log_opt: Vec<String>,
     /// Docker flags not supported yet: accepted by the parser only to be refused by name.
     #[command(flatten)]
     pub unsupported: Unsupported,
@@ -310,9 +317,9 @@ pub struct ExecArgs {
 
 #[derive(Args)]
 pub struct StopArgs {
-    /// Seconds to wait before SIGKILL.
-    #[arg(short = 't', long = "time", default_value_t = 10)]
-    pub time: u64,
+    /// Seconds to wait before SIGKILL (default: the config file's `stop_timeout`, else 10).
+    #[arg(short = 't', long = "time")]
+    pub time: Option<u64>,
     #[arg(required = true)]
     pub containers: Vec<String>,
 }

@@ -2,15 +2,17 @@
 
 use super::engine_fail;
 use crate::cli::CreateArgs;
+use engine::config::Config;
+use engine::container::logs::limits;
 use engine::container::request::{parse_mount, read_env_file, MountFlag};
 use engine::container::{ops, Engine, Error, Request, Result};
 
-pub fn run(engine: &Engine, args: &CreateArgs) -> i32 {
+pub fn run(engine: &Engine, args: &CreateArgs, config: &Config) -> i32 {
     if args.interactive {
         let e = Error::Invalid("-i: only with a foreground `run` (not create) for now".into());
         return engine_fail(&e, 125);
     }
-    let made = request(args).and_then(|r| {
+    let made = request(args, config).and_then(|r| {
         pull_missing(engine, &r.image, &args.pull)?;
         ops::create(engine, &r)
     });
@@ -23,8 +25,9 @@ pub fn run(engine: &Engine, args: &CreateArgs) -> i32 {
     }
 }
 
-/// The flags as the engine's request (`--env-file` lines come before `-e`, as Docker).
-pub fn request(a: &CreateArgs) -> Result<Request> {
+/// The flags as the engine's request (`--env-file` lines come before `-e`, as Docker), with
+/// the config file's defaults for what they leave out (runtime, network, log options).
+pub fn request(a: &CreateArgs, config: &Config) -> Result<Request> {
     if let Some(flag) = a.unsupported.first() {
         return Err(Error::Invalid(format!("{flag}: not supported yet")));
     }
@@ -49,7 +52,11 @@ pub fn request(a: &CreateArgs) -> Result<Request> {
         workdir: a.workdir.clone(),
         user: a.user.clone(),
         volumes,
-        networks: a.network.clone(),
+        networks: if a.network.is_empty() {
+            config.network.iter().cloned().collect()
+        } else {
+            a.network.clone()
+        },
         ports: a.publish.clone(),
         hostname: a.hostname.clone(),
         memory: a.memory.clone(),
@@ -63,8 +70,30 @@ pub fn request(a: &CreateArgs) -> Result<Request> {
         restart: a.restart.clone(),
         security_opt: a.security_opt.clone(),
         tmpfs,
-        runtime: a.runtime.clone(),
+        runtime: match &a.runtime {
+            Some(r) => Some(r.clone()),
+            None => config_runtime(config)?,
+        },
+        log_opt: limits::merge(&config.log_opts(), &a.log_opt),
     })
+}
+
+/// The config file's `runtime`, found now so that a missing one is reported against the file.
+fn config_runtime(config: &Config) -> Result<Option<String>> {
+    let Some(r) = &config.runtime else {
+        return Ok(None);
+    };
+    match ops::find_runtime(r) {
+        Ok(p) => Ok(Some(p.to_string_lossy().into_owned())),
+        Err(_) => Err(Error::Invalid(format!(
+            "{}: runtime {r:?}: no such executable",
+            config
+                .runtime_file
+                .as_deref()
+                .unwrap_or(std::path::Path::new("config"))
+                .display()
+        ))),
+    }
 }
 
 /// `--pull missing` (default): an image that is not in the store is pulled first, with the

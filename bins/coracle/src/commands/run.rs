@@ -4,14 +4,15 @@
 
 use super::{create, engine_fail, monitor_command};
 use crate::cli::RunArgs;
+use engine::config::Config;
 use engine::container::{ops, record, Engine, Error};
 
-pub fn run(engine: &Engine, args: &RunArgs) -> i32 {
+pub fn run(engine: &Engine, args: &RunArgs, config: &Config) -> i32 {
     if args.detach && args.create.interactive {
         let e = Error::Invalid("-i with -d: not supported yet (nothing could attach later)".into());
         return engine_fail(&e, 125);
     }
-    let req = match create::request(&args.create) {
+    let req = match create::request(&args.create, config) {
         Ok(r) => r,
         Err(e) => return engine_fail(&e, e.exit_code()),
     };

@@ -48,6 +48,9 @@ pub struct Request {
     /// `-t`: a pty (the runtime's console socket); output is one stream.
     #[serde(default)]
     pub tty: bool,
+    /// `--log-opt KEY=VALUE` over the config file's defaults: `max-size`, `max-file`.
+    #[serde(default)]
+    pub log_opt: Vec<String>,
 }
 
 /// A mount from `-v`: a host path, or a named volume (`ROOT/volumes/NAME/_data`, made on
@@ -172,6 +175,11 @@ impl Request {
             .collect()
     }
 
+    /// The log's size limits (`--log-opt`).
+    pub fn log_limits(&self) -> Result<super::logs::Limits> {
+        super::logs::Limits::from_opts(&self.log_opt)
+    }
+
     pub fn binds(&self) -> Result<Vec<Bind>> {
         self.volumes.iter().map(|v| parse_bind(v)).collect()
     }
@@ -233,6 +241,7 @@ impl Request {
         self.restart_policy()?;
         self.security()?;
         self.tmpfs_mounts()?;
+        self.log_limits()?;
         Ok(())
     }
 }
