@@ -55,7 +55,11 @@ fn config_runtime_runc_is_used_and_the_flag_overrides_it() {
     );
     let id = id.trim();
     // runc keeps its state in the engine's runc root; the built-in runtime's root stays empty.
-    let state = env.root().join("runtime-external").join(id).join("state.json");
+    let state = env
+        .root()
+        .join("runtime-external")
+        .join(id)
+        .join("state.json");
     assert!(state.exists(), "no runc state at {}", state.display());
     assert!(!env.root().join("runtime").join(id).exists());
     let rt = inspect(&env, "cfg-runc")["HostConfig"]["Runtime"].clone();
@@ -72,11 +76,23 @@ fn config_runtime_runc_is_used_and_the_flag_overrides_it() {
     let cfg = config(&env, "runtime = \"/no/such/runtime\"\nnetwork = \"none\"\n");
     let out = with_config(&env, &cfg, &["run", "--rm", IMAGE, "true"]);
     assert_one_error(&out, 125, cfg.to_str().unwrap());
-    assert!(stderr(&out).contains("/no/such/runtime"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("/no/such/runtime"),
+        "{}",
+        stderr(&out)
+    );
     let out = with_config(
         &env,
         &cfg,
-        &["run", "--rm", "--runtime", "runc", IMAGE, "echo", "flag wins"],
+        &[
+            "run",
+            "--rm",
+            "--runtime",
+            "runc",
+            IMAGE,
+            "echo",
+            "flag wins",
+        ],
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(stdout(&out), "flag wins\n");
@@ -92,7 +108,15 @@ fn config_network_none_is_the_default_and_the_flag_overrides_it() {
     let dev = ok_with_config(
         &env,
         &cfg,
-        &["run", "--rm", "--network", "host", IMAGE, "cat", "/proc/net/dev"],
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "host",
+            IMAGE,
+            "cat",
+            "/proc/net/dev",
+        ],
     );
     let host = std::fs::read_to_string("/proc/net/dev").unwrap();
     assert_eq!(interfaces(&dev).len(), interfaces(&host).len(), "{dev}");
@@ -127,7 +151,13 @@ fn config_root_is_the_store_unless_the_flag_or_env_says_otherwise() {
     assert_eq!(info["Root"], store.to_str().unwrap());
     // --root and CORACLE_ROOT win over the config.
     let other = env.path("flag-root");
-    let out = bare(&["--root", other.to_str().unwrap(), "info", "--format", "json"]);
+    let out = bare(&[
+        "--root",
+        other.to_str().unwrap(),
+        "info",
+        "--format",
+        "json",
+    ]);
     let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(info["Root"], other.to_str().unwrap());
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_coracle"))
@@ -144,8 +174,14 @@ fn config_root_is_the_store_unless_the_flag_or_env_says_otherwise() {
 fn a_bad_config_is_one_line_naming_file_line_and_key_for_every_command() {
     let env = env();
     let cases = [
-        ("network = \"none\"\n\nbogus = 1\n", "line 3: key `bogus`: unknown key"),
-        ("log_max_files = \"3\"\n", "line 1: key `log_max_files`: invalid type"),
+        (
+            "network = \"none\"\n\nbogus = 1\n",
+            "line 3: key `bogus`: unknown key",
+        ),
+        (
+            "log_max_files = \"3\"\n",
+            "line 1: key `log_max_files`: invalid type",
+        ),
         ("\nlog_max_size = \"ten\"\n", "line 2: key `log_max_size`: "),
         ("root = \"relative/dir\"\n", "line 1: key `root`: "),
         ("stop_timeout = -1\n", "key `stop_timeout`"),
@@ -173,7 +209,11 @@ fn a_bad_config_is_one_line_naming_file_line_and_key_for_every_command() {
     let out = with_config(&env, &missing, &["ps"]);
     assert_one_error(&out, 125, missing.to_str().unwrap());
     assert_store_empty(&env);
-    assert!(env.root().join("volumes").read_dir().map_or(true, |mut d| d.next().is_none()));
+    assert!(env
+        .root()
+        .join("volumes")
+        .read_dir()
+        .map_or(true, |mut d| d.next().is_none()));
 }
 
 #[test]
@@ -197,8 +237,14 @@ fn config_stop_timeout_is_the_default_of_stop() {
     ok_with_config(&env, &cfg, &["stop", "stubborn"]);
     let took = t.elapsed();
     // SIGTERM is ignored: stop kills after the config's 1 s, far before the built-in 10 s.
-    assert!(took < std::time::Duration::from_secs(6), "stop took {took:?}");
-    assert!(took >= std::time::Duration::from_millis(900), "stop took {took:?}");
+    assert!(
+        took < std::time::Duration::from_secs(6),
+        "stop took {took:?}"
+    );
+    assert!(
+        took >= std::time::Duration::from_millis(900),
+        "stop took {took:?}"
+    );
     assert_eq!(inspect(&env, "stubborn")["State"]["ExitCode"], 137);
     env.ok(&["rm", "stubborn"]);
     assert_store_empty(&env);

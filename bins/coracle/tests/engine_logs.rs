@@ -11,7 +11,8 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Duration;
 
-const PAD: &str = "ppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp";
+const PAD: &str =
+    "ppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp";
 const LINES: usize = 10_000;
 
 /// About 1 MB of numbered lines (1.6 MB of json-file log).
@@ -42,7 +43,10 @@ fn assert_whole_lines_within(files: &[(String, PathBuf)], max: u64) {
     for (name, path) in files {
         let text = std::fs::read_to_string(path).unwrap();
         let lines: Vec<&str> = text.lines().collect();
-        assert!(text.ends_with('\n') || text.is_empty(), "{name}: cut line at the end");
+        assert!(
+            text.ends_with('\n') || text.is_empty(),
+            "{name}: cut line at the end"
+        );
         assert!(
             text.len() as u64 <= max || lines.len() == 1,
             "{name}: {} bytes over {max}",
@@ -96,7 +100,10 @@ fn rotation_keeps_max_file_files_and_logs_shows_the_newest_lines_whole_and_in_or
     let shown = assert_newest_in_order(&env.ok(&["logs", "chatty"]), 1_000);
     assert!(shown < LINES, "nothing was rotated away");
     let tail = env.ok(&["logs", "--tail", "2", "chatty"]);
-    assert_eq!(tail, format!("{}\n{}\n", expected(LINES - 2), expected(LINES - 1)));
+    assert_eq!(
+        tail,
+        format!("{}\n{}\n", expected(LINES - 2), expected(LINES - 1))
+    );
     let cfg = &inspect(&env, "chatty")["HostConfig"]["LogConfig"];
     assert_eq!(cfg["Config"]["max-size"], "100000", "{cfg}");
     assert_eq!(cfg["Config"]["max-file"], "3", "{cfg}");
@@ -147,7 +154,11 @@ fn logs_follow_started_before_the_output_sees_every_line_once_across_rotations()
         }
     });
     let first = rx.recv_timeout(Duration::from_secs(20));
-    assert_eq!(first.as_deref(), Ok("ready"), "logs -f did not show the first line");
+    assert_eq!(
+        first.as_deref(),
+        Ok("ready"),
+        "logs -f did not show the first line"
+    );
     // The follower is reading; only now does the output start.
     std::fs::write(gate.join("go"), "").unwrap();
     let mut got = vec![];
@@ -166,7 +177,10 @@ fn logs_follow_started_before_the_output_sees_every_line_once_across_rotations()
     for (i, l) in got.iter().enumerate() {
         assert_eq!(*l, expected(i));
     }
-    let id = inspect(&env, "followed")["Id"].as_str().unwrap().to_string();
+    let id = inspect(&env, "followed")["Id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(log_files(&env, &id).len() <= 3);
     env.ok(&["rm", "followed"]);
     assert_store_empty(&env);
@@ -176,7 +190,11 @@ fn logs_follow_started_before_the_output_sees_every_line_once_across_rotations()
 fn config_sets_the_log_defaults_and_the_flag_overrides_them() {
     let env = env();
     let cfg = env.path("coracle.toml");
-    std::fs::write(&cfg, "log_max_size = \"20k\"\nlog_max_files = 1\nnetwork = \"none\"\n").unwrap();
+    std::fs::write(
+        &cfg,
+        "log_max_size = \"20k\"\nlog_max_files = 1\nnetwork = \"none\"\n",
+    )
+    .unwrap();
     let run = |name: &str, extra: &[&str]| {
         let mut args = vec!["run", "-d", "--name", name];
         args.extend_from_slice(extra);
@@ -192,7 +210,8 @@ fn config_sets_the_log_defaults_and_the_flag_overrides_them() {
     let files = log_files(&env, &id);
     assert_eq!(files.len(), 1, "{files:?}");
     assert_whole_lines_within(&files, 20_000);
-    assert_newest_in_order(&env.ok(&["logs", "one-file"]), 50);
+    // Whatever came after the last fresh start: at least the last line.
+    assert_newest_in_order(&env.ok(&["logs", "one-file"]), 1);
     // A flag overrides one key; the other stays the config's.
     let id = run("two-files", &["--log-opt", "max-file=2"]);
     let files = log_files(&env, &id);
@@ -200,7 +219,10 @@ fn config_sets_the_log_defaults_and_the_flag_overrides_them() {
     assert_whole_lines_within(&files, 20_000);
     assert_newest_in_order(&env.ok(&["logs", "two-files"]), 100);
     let cfg = &inspect(&env, "two-files")["HostConfig"]["LogConfig"]["Config"];
-    assert_eq!((cfg["max-size"].as_str(), cfg["max-file"].as_str()), (Some("20000"), Some("2")));
+    assert_eq!(
+        (cfg["max-size"].as_str(), cfg["max-file"].as_str()),
+        (Some("20000"), Some("2"))
+    );
     env.ok(&["rm", "one-file", "two-files"]);
     assert_store_empty(&env);
 }
@@ -209,7 +231,10 @@ fn config_sets_the_log_defaults_and_the_flag_overrides_them() {
 fn bad_log_options_are_one_error_and_leave_nothing() {
     let env = env();
     for (opt, want) in [
-        ("compress=true", "--log-opt \"compress=true\": unknown option"),
+        (
+            "compress=true",
+            "--log-opt \"compress=true\": unknown option",
+        ),
         ("max-size=ten", "--log-opt \"max-size=ten\""),
         ("max-size=0", "--log-opt \"max-size=0\""),
         ("max-file=0", "--log-opt \"max-file=0\""),

@@ -158,7 +158,10 @@ fn parse(text: &str) -> Result<FileKeys, String> {
     let bad = |key: &str, why: String| format!("{}key `{key}`: {why}", line_of(text, key));
     if let Some(r) = &keys.runtime {
         if r.is_empty() {
-            return Err(bad("runtime", "empty (leave it out for the built-in runtime)".into()));
+            return Err(bad(
+                "runtime",
+                "empty (leave it out for the built-in runtime)".into(),
+            ));
         }
     }
     if let Some(r) = &keys.root {
@@ -244,7 +247,10 @@ mod tests {
         let e = parse("runtime = \"runc\"\n\nbogus = 1\n").unwrap_err();
         assert!(e.starts_with("line 3: key `bogus`: unknown key"), "{e}");
         let e = parse("\nlog_max_files = \"3\"\n").unwrap_err();
-        assert!(e.starts_with("line 2: key `log_max_files`: invalid type"), "{e}");
+        assert!(
+            e.starts_with("line 2: key `log_max_files`: invalid type"),
+            "{e}"
+        );
         let e = parse("root = \"var/lib\"\n").unwrap_err();
         assert!(e.starts_with("line 1: key `root`: "), "{e}");
         let e = parse("x=1\nlog_max_size = \"ten\"\n").unwrap_err();
@@ -265,7 +271,11 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let sys = dir.join("system.toml");
         let user = dir.join("user.toml");
-        std::fs::write(&sys, "runtime = \"runc\"\nroot = \"/sys-root\"\nstop_timeout = 4\n").unwrap();
+        std::fs::write(
+            &sys,
+            "runtime = \"runc\"\nroot = \"/sys-root\"\nstop_timeout = 4\n",
+        )
+        .unwrap();
         std::fs::write(&user, "runtime = \"crun\"\nnetwork = \"none\"\n").unwrap();
         let c = Config::from_files(&[(sys.clone(), false), (user.clone(), true)]).unwrap();
         assert_eq!(c.runtime.as_deref(), Some("crun"));

@@ -28,7 +28,9 @@ pub fn run(engine: &Engine, root: &Path, names: &[String]) -> i32 {
 /// Docker's `HostConfig.LogConfig` with the limits in force (sizes in bytes, -1 unlimited).
 fn log_config(q: &engine::container::Request) -> serde_json::Value {
     let l = q.log_limits().unwrap_or_default();
-    let size = l.max_size.map_or_else(|| "-1".to_string(), |s| s.to_string());
+    let size = l
+        .max_size
+        .map_or_else(|| "-1".to_string(), |s| s.to_string());
     json!({
         "Type": "json-file",
         "Config": { "max-size": size, "max-file": l.max_file.to_string() },

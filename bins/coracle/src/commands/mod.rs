@@ -104,11 +104,7 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
             containers,
         } => Ok(stats::run(&Engine::new(root), *no_stream, containers)),
         Command::Info { format } => Ok(info::run(&Engine::new(root), format, &config)),
-        Command::Restart(a) => Ok(restart::run(
-            &Engine::new(root),
-            a,
-            config.stop_timeout(),
-        )),
+        Command::Restart(a) => Ok(restart::run(&Engine::new(root), a, config.stop_timeout())),
         Command::Volume(c) => Ok(volume::run(&Engine::new(root), c)),
         Command::Network(c) => Ok(network::run(&Engine::new(root), c)),
         Command::Monitor { attach, id } => Ok(monitor::main(&Engine::new(root), id, *attach)),

@@ -281,6 +281,91 @@ pub fn human_duration(secs: i64) -> String {
 mod tests {
     use super::*;
 
+    fn temp_log(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("coracle-logs-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir.join("ctr.log")
+    }
+
+    fn line(i: usize) -> String {
+        format!("line {i:05}\n")
+    }
+
+    fn texts(lines: Vec<Line>) -> Vec<String> {
+        lines.into_iter().map(|l| l.log).collect()
+    }
+
+    /// A reader still on the file the writer must delete: the writer waits for it, and it
+    /// reads every line once, in order.
+    #[test]
+    fn a_reader_behind_holds_the_rotation_back_and_loses_nothing() {
+        let base = temp_log("behind");
+        let limits = Limits {
+            max_size: Some(2_000),
+            max_file: 2,
+        };
+        let mut w = Writer::open(&base, limits).unwrap();
+        for i in 0..10 {
+            w.write(0, line(i).as_bytes());
+        }
+        let mut r = Reader::open(&base).unwrap();
+        let mut got = texts(r.read_available());
+        assert_eq!(got.len(), 10);
+        let writer = std::thread::spawn(move || {
+            for i in 10..300 {
+                w.write(0, line(i).as_bytes());
+            }
+        });
+        // Our file is pushed out to ctr.log.2 (beyond max-file) and stays there for us.
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !files::rotated(&base, 2).exists() {
+            assert!(std::time::Instant::now() < end, "no rotation");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        loop {
+            let done = writer.is_finished();
+            got.extend(texts(r.read_available()));
+            if done {
+                break;
+            }
+        }
+        writer.join().unwrap();
+        assert!(!r.lost);
+        assert_eq!(got, (0..300).map(line).collect::<Vec<_>>());
+        let names: Vec<PathBuf> = files::list(&base).into_iter().map(|(p, _)| p).collect();
+        assert_eq!(names, [files::rotated(&base, 1), base.clone()]);
+        for p in &names {
+            assert!(std::fs::metadata(p).unwrap().len() <= 2_000);
+        }
+        std::fs::remove_dir_all(base.parent().unwrap()).unwrap();
+    }
+
+    /// A reader that stays away longer than the writer waits loses the lines of the files
+    /// deleted meanwhile, knows it, and goes on in order without repeating any.
+    #[test]
+    fn a_reader_away_too_long_loses_lines_and_says_so() {
+        let base = temp_log("away");
+        let limits = Limits {
+            max_size: Some(1_000),
+            max_file: 2,
+        };
+        let mut w = Writer::open(&base, limits).unwrap();
+        w.write(0, line(0).as_bytes());
+        let mut r = Reader::open(&base).unwrap();
+        let mut got = texts(r.read_available());
+        for i in 1..200 {
+            w.write(0, line(i).as_bytes());
+        }
+        got.extend(texts(r.read_available()));
+        assert!(r.lost);
+        assert_eq!(got.last(), Some(&line(199)));
+        let n: Vec<usize> = got.iter().map(|l| l[5..10].parse().unwrap()).collect();
+        assert!(n.windows(2).all(|w| w[0] < w[1]), "out of order: {n:?}");
+        assert!(n.len() < 200);
+        std::fs::remove_dir_all(base.parent().unwrap()).unwrap();
+    }
+
     #[test]
     fn timestamps_round_trip() {
         for secs in [0i64, 951_782_400, 1_700_000_000, 1_795_000_123] {

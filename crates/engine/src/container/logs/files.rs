@@ -40,7 +40,11 @@ pub fn list(base: &Path) -> Vec<(PathBuf, FileId)> {
     let Some(dir) = base.parent() else {
         return vec![];
     };
-    let name = base.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    let name = base
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
     let Ok(entries) = std::fs::read_dir(dir) else {
         return vec![];
     };
@@ -61,7 +65,7 @@ pub fn list(base: &Path) -> Vec<(PathBuf, FileId)> {
             Some((k, e.path(), id_of(&m)))
         })
         .collect();
-    files.sort_by(|a, b| b.0.cmp(&a.0));
+    files.sort_by_key(|f| std::cmp::Reverse(f.0));
     files.into_iter().map(|(_, p, id)| (p, id)).collect()
 }
 

@@ -76,7 +76,9 @@ pub fn parse_size(s: &str) -> std::result::Result<Option<u64>, String> {
     if t == "-1" {
         return Ok(None);
     }
-    let bad = || format!("size {s:?}: expected a positive number of bytes with an optional k, m, g, t (or -1 for unlimited)");
+    let bad = || {
+        format!("size {s:?}: expected a positive number of bytes with an optional k, m, g, t (or -1 for unlimited)")
+    };
     let end = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());
@@ -108,7 +110,9 @@ pub fn parse_size(s: &str) -> std::result::Result<Option<u64>, String> {
 pub fn parse_max_file(s: &str) -> std::result::Result<u32, String> {
     match s.trim().parse::<u32>() {
         Ok(n) if n >= 1 => Ok(n),
-        _ => Err(format!("max-file {s:?}: expected a whole number, at least 1")),
+        _ => Err(format!(
+            "max-file {s:?}: expected a whole number, at least 1"
+        )),
     }
 }
 
@@ -137,14 +141,31 @@ mod tests {
     fn options() {
         let o = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let l = Limits::from_opts(&o(&["max-size=100k", "max-file=2"])).unwrap();
-        assert_eq!(l, Limits { max_size: Some(100_000), max_file: 2 });
+        assert_eq!(
+            l,
+            Limits {
+                max_size: Some(100_000),
+                max_file: 2
+            }
+        );
         assert_eq!(Limits::from_opts(&[]).unwrap(), Limits::default());
-        let e = Limits::from_opts(&o(&["compress=true"])).unwrap_err().to_string();
-        assert!(e.contains("--log-opt \"compress=true\": unknown option"), "{e}");
+        let e = Limits::from_opts(&o(&["compress=true"]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("--log-opt \"compress=true\": unknown option"),
+            "{e}"
+        );
         assert!(Limits::from_opts(&o(&["max-size"])).is_err());
         assert!(Limits::from_opts(&o(&["max-file=0"])).is_err());
-        let m = merge(&o(&["max-size=10m", "max-file=3"]), &o(&["max-file=5", "max-file=2"]));
+        let m = merge(
+            &o(&["max-size=10m", "max-file=3"]),
+            &o(&["max-file=5", "max-file=2"]),
+        );
         assert_eq!(m, o(&["max-size=10m", "max-file=2"]));
-        assert_eq!(merge(&o(&["max-size=1m"]), &o(&["bogus"])), o(&["max-size=1m", "bogus"]));
+        assert_eq!(
+            merge(&o(&["max-size=1m"]), &o(&["bogus"])),
+            o(&["max-size=1m", "bogus"])
+        );
     }
 }
