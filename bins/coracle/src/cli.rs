@@ -102,7 +102,7 @@ pub enum Command {
     },
     /// Stop, then start containers.
     Restart(StopArgs),
-    /// Manage named volumes.
+    /// Manage volumes (named and anonymous).
     #[command(subcommand)]
     Volume(VolumeCommand),
     /// Manage networks (CNI bridge networks).
@@ -120,7 +120,7 @@ pub enum Command {
 #[derive(Subcommand)]
 pub enum SystemCommand {
     /// Remove stopped containers, user networks no container is on, and store content no
-    /// image needs; with --volumes also volumes no container names.
+    /// image needs; with --volumes also anonymous volumes no container mounts.
     Prune {
         /// Required: there is no confirmation prompt.
         #[arg(short = 'f', long)]
@@ -147,8 +147,12 @@ pub enum VolumeCommand {
         #[arg(required = true)]
         names: Vec<String>,
     },
-    /// Remove every volume no container names.
-    Prune,
+    /// Remove the anonymous volumes no container mounts (with -a also named ones).
+    Prune {
+        /// Named volumes too.
+        #[arg(short = 'a', long)]
+        all: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -190,7 +194,8 @@ pub struct CreateArgs {
     /// (default: the config file's `runtime`).
     #[arg(long, value_name = "NAME|PATH")]
     pub runtime: Option<String>,
-    /// type=bind|volume|tmpfs,source=…,target=…[,readonly][,tmpfs-size=…][,tmpfs-mode=…]
+    /// type=bind|volume|tmpfs,source=…,target=…[,readonly][,volume-nocopy][,tmpfs-size=…]
+    /// [,tmpfs-mode=…] (a volume without source is anonymous)
     #[arg(long, value_name = "SPEC")]
     pub mount: Vec<String>,
     /// missing (default: pull an image the store lacks), always, never.
@@ -223,8 +228,9 @@ pub struct CreateArgs {
     pub user: Option<String>,
     #[arg(long)]
     pub entrypoint: Option<String>,
-    /// Bind mount SRC:DST[:ro|rw] (SRC an absolute host path).
-    #[arg(short = 'v', long = "volume", value_name = "SRC:DST[:MODE]")]
+    /// SRC:DST[:ro|rw|nocopy] (SRC an absolute host path or a volume name), or DST alone for
+    /// an anonymous volume.
+    #[arg(short = 'v', long = "volume", value_name = "[SRC:]DST[:OPTS]")]
     pub volume: Vec<String>,
     /// none, host, bridge (default, or the config file's `network`) or a network's name
     /// (repeat for more).
@@ -337,6 +343,9 @@ pub struct RmArgs {
     /// Kill a running container first.
     #[arg(short = 'f', long)]
     pub force: bool,
+    /// Also remove the container's anonymous volumes (named volumes stay).
+    #[arg(short = 'v', long)]
+    pub volumes: bool,
     #[arg(required = true)]
     pub containers: Vec<String>,
 }

@@ -252,8 +252,8 @@ fn bad_input_is_one_error_line_exit_125_and_nothing_left() {
             "--mount",
         ),
         (
-            vec!["run", "--mount", "type=volume,dst=/x", IMAGE, "true"],
-            "anonymous",
+            vec!["run", "--mount", "type=volume,dst=", IMAGE, "true"],
+            "target",
         ),
         (
             vec!["run", "--mount", "type=npipe,src=a,dst=/x", IMAGE, "true"],

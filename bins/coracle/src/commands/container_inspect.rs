@@ -83,6 +83,7 @@ fn object(engine: &Engine, r: &Record) -> serde_json::Value {
             "Runtime": q.runtime.as_deref().unwrap_or("coracle"),
             "LogConfig": log_config(q),
         },
+        "Mounts": r.mounts.iter().map(|m| m.to_docker()).collect::<Vec<_>>(),
         "NetworkSettings": { "Networks": r.ips },
         "LogPath": engine.container_dir(&r.id).join(engine::container::monitor::LOG),
     })

@@ -1,5 +1,6 @@
 //! `system prune -f [--volumes]`: stopped containers (everything of theirs), user networks no
-//! container is on, store content no image needs, and with --volumes the unused volumes.
+//! container is on, store content no image needs, and with --volumes the unused anonymous
+//! volumes (Docker 23+; `volume prune -a` takes named ones too).
 
 use super::engine_fail;
 use crate::cli::SystemCommand;
@@ -37,7 +38,7 @@ fn prune(engine: &Engine, with_volumes: bool) -> engine::container::Result<()> {
         }
     }
     if with_volumes {
-        for v in volumes::prune(engine)? {
+        for v in volumes::prune(engine, false)? {
             out!("Deleted volume: {v}");
         }
     }

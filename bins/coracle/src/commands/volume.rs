@@ -1,4 +1,4 @@
-//! `volume create|ls|inspect|rm|prune`: named volumes under the store root.
+//! `volume create|ls|inspect|rm|prune [-a]`: volumes under the store root.
 
 use super::engine_fail;
 use crate::cli::VolumeCommand;
@@ -26,15 +26,10 @@ pub fn run(engine: &Engine, cmd: &VolumeCommand) -> i32 {
         VolumeCommand::Inspect { names } => {
             let mut all = vec![];
             for n in names {
-                let path = volumes::dir(engine).join(n).join("_data");
-                if !path.is_dir() {
-                    let e = engine::container::Error::Invalid(format!("no such volume: {n}"));
-                    return engine_fail(&e, 1);
+                match volumes::inspect(engine, n) {
+                    Ok(v) => all.push(v),
+                    Err(e) => return engine_fail(&e, 1),
                 }
-                let users = volumes::users(engine, n).unwrap_or_default();
-                all.push(serde_json::json!({
-                    "Name": n, "Driver": "local", "Mountpoint": path, "UsedBy": users,
-                }));
             }
             out!("{}", serde_json::to_string_pretty(&all).expect("json"));
             0
@@ -49,7 +44,7 @@ pub fn run(engine: &Engine, cmd: &VolumeCommand) -> i32 {
             }
             code
         }
-        VolumeCommand::Prune => match volumes::prune(engine) {
+        VolumeCommand::Prune { all } => match volumes::prune(engine, *all) {
             Ok(removed) => {
                 for n in removed {
                     out!("{n}");

@@ -8,12 +8,16 @@
 //! - [`monitor`]: the per-container process that is the container's parent.
 //! - [`ops`]: create, start, stop, kill, rm, wait.
 //! - [`driver`]: the runtime crate in process, or a runc-compatible binary.
-//! - [`volumes`]: named volumes.
+//! - [`volumes`]: named and anonymous volumes.
+//! - [`mounts`]: a container's binds and volumes, resolved at create (image VOLUME paths too).
+//! - [`copy_up`]: a new volume filled with the image's content at its path.
 
+pub mod copy_up;
 pub mod driver;
 pub mod id;
 pub mod logs;
 pub mod monitor;
+pub mod mounts;
 pub mod ops;
 pub mod record;
 pub mod request;

@@ -604,7 +604,8 @@ fn finish(engine: &Engine, id: &str, code: i32, auto_remove: bool) -> Result<()>
     let _ = std::fs::write(engine.container_dir(id).join(LOCK), code.to_string());
     let lock = record::lock(engine)?;
     if auto_remove {
-        return ops::remove_files(engine, id, &lock);
+        // Docker's --rm takes the anonymous volumes along.
+        return ops::remove_with_volumes(engine, id, &lock);
     }
     let mut rec = record::load(engine, id)?;
     rec.status = Status::Exited;

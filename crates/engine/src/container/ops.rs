@@ -59,6 +59,8 @@ pub fn create(engine: &Engine, req: &Request) -> Result<Record> {
     };
     let dir = engine.container_dir(&cid);
     std::fs::create_dir(&dir).map_err(io_err(&dir))?;
+    // Volumes made for this container: removed again if the create fails.
+    let mut new_volumes = vec![];
     let made = (|| {
         let bundle = dir.join("bundle");
         // The log exists from the start, so `logs -f` always follows the file the monitor
@@ -79,7 +81,21 @@ pub fn create(engine: &Engine, req: &Request) -> Result<Record> {
             .hostname
             .clone()
             .unwrap_or_else(|| id::short(&cid).into());
-        spec::apply(&mut s, req, &hostname, &engine.root.join("volumes"))?;
+        let image_volumes = img
+            .config
+            .config()
+            .as_ref()
+            .and_then(|c| c.volumes().clone())
+            .unwrap_or_default();
+        let mounts = super::mounts::prepare(
+            engine,
+            &cid,
+            req,
+            &image_volumes,
+            &bundle.join("rootfs"),
+            &mut new_volumes,
+        )?;
+        spec::apply(&mut s, req, &hostname, &mounts)?;
         spec::save(&cfg, &s)?;
         let rec = Record {
             id: cid.clone(),
@@ -101,12 +117,14 @@ pub fn create(engine: &Engine, req: &Request) -> Result<Record> {
             ips: vec![],
             restart_count: 0,
             stopping: false,
+            mounts,
         };
         record::save(engine, &rec, &lock)?;
         Ok(rec)
     })();
     if made.is_err() {
         let _ = remove_files(engine, &cid, &lock);
+        super::volumes::remove_made(engine, &new_volumes);
     }
     made
 }
@@ -251,6 +269,12 @@ pub fn stop(engine: &Engine, rec: &Record, timeout: Duration) -> Result<()> {
 
 /// `rm [-f]`: a running container needs `-f` (SIGKILL, then wait for the monitor).
 pub fn rm(engine: &Engine, rec: &Record, force: bool) -> Result<()> {
+    rm_with_volumes(engine, rec, force, false)
+}
+
+/// `rm [-f] [-v]`: with `volumes`, the container's anonymous volumes go too (never a named one,
+/// nor one another container mounts).
+pub fn rm_with_volumes(engine: &Engine, rec: &Record, force: bool, volumes: bool) -> Result<()> {
     // A monitor holds its lock from before the record says running (a `start` in flight):
     // that counts as running too.
     if rec.status() == Status::Running || monitor_busy(engine, &rec.id) {
@@ -281,7 +305,11 @@ pub fn rm(engine: &Engine, rec: &Record, force: bool) -> Result<()> {
             rec.name
         )));
     }
-    remove_files(engine, &rec.id, &lock)
+    if volumes {
+        remove_with_volumes(engine, &rec.id, &lock)
+    } else {
+        remove_files(engine, &rec.id, &lock)
+    }
 }
 
 /// `--runtime NAME|PATH` -> the binary's absolute path.
@@ -349,6 +377,17 @@ pub fn remove_files(engine: &Engine, id: &str, _lock: &Lock) -> Result<()> {
     match std::fs::remove_dir_all(&dir) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_err(&dir)(e)),
         _ => Ok(()),
+    }
+}
+
+/// [`remove_files`], then the container's anonymous volumes (`rm -v`, `--rm`, a `run` whose
+/// container could not start), as its record lists them.
+pub fn remove_with_volumes(engine: &Engine, id: &str, lock: &Lock) -> Result<()> {
+    let rec = record::load(engine, id).ok();
+    remove_files(engine, id, lock)?;
+    match rec {
+        Some(rec) => super::volumes::remove_anonymous(engine, &rec, lock),
+        None => Ok(()),
     }
 }
 

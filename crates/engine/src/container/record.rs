@@ -68,6 +68,9 @@ pub struct Record {
     /// Set by `stop` and `rm -f`: the exit that follows is not a failure to restart from.
     #[serde(default)]
     pub stopping: bool,
+    /// Binds and volumes as resolved at create (anonymous volumes named).
+    #[serde(default)]
+    pub mounts: Vec<super::mounts::Mount>,
     /// The networks' addresses while running (`network NAME ifname IP`).
     #[serde(default)]
     pub ips: Vec<crate::network::NetworkIp>,

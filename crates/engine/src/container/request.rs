@@ -53,19 +53,24 @@ pub struct Request {
     pub log_opt: Vec<String>,
 }
 
-/// A mount from `-v`: a host path, or a named volume (`ROOT/volumes/NAME/_data`, made on
-/// first use and kept when containers are removed).
+/// A mount from `-v`: a host path, a named volume (`ROOT/volumes/NAME/_data`, made on first
+/// use and kept when containers are removed) or an anonymous volume (`-v /DST`: a volume with a
+/// random name, made at create, removed with the container by `rm -v` and `--rm`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bind {
     pub source: Source,
     pub destination: String,
     pub read_only: bool,
+    /// `nocopy` (`-v`) or `volume-nocopy` (`--mount`): a new volume is not filled with what
+    /// the image has at the destination.
+    pub nocopy: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Source {
     Host(PathBuf),
     Volume(String),
+    Anonymous,
 }
 
 impl Request {
@@ -147,11 +152,9 @@ impl Request {
             .iter()
             .map(|t| {
                 let (dst, opts) = t.split_once(':').unwrap_or((t, ""));
-                if !dst.starts_with('/') || dst == "/" {
-                    return Err(Error::Invalid(format!(
-                        "--tmpfs {t:?}: the path must be absolute, not /"
-                    )));
-                }
+                let dst = clean_destination(dst).ok_or_else(|| {
+                    Error::Invalid(format!("--tmpfs {t:?}: the path must be absolute, not /"))
+                })?;
                 let mut o: Vec<String> = ["noexec", "nosuid", "nodev"].map(String::from).to_vec();
                 for opt in opts.split(',').filter(|x| !x.is_empty()) {
                     let known = [
@@ -170,7 +173,7 @@ impl Request {
                     }
                     o.push(opt.to_string());
                 }
-                Ok((dst.to_string(), o))
+                Ok((dst, o))
             })
             .collect()
     }
@@ -242,46 +245,100 @@ impl Request {
         self.security()?;
         self.tmpfs_mounts()?;
         self.log_limits()?;
+        self.no_duplicate_destinations()
+    }
+
+    /// Two mounts on one path are a mistake (Docker: "Duplicate mount point").
+    fn no_duplicate_destinations(&self) -> Result<()> {
+        let mut seen = std::collections::HashSet::new();
+        let binds = self.binds()?.into_iter().map(|b| b.destination);
+        let tmpfs = self.tmpfs_mounts()?.into_iter().map(|(d, _)| d);
+        for d in binds.chain(tmpfs) {
+            if !seen.insert(d.clone()) {
+                return Err(Error::Invalid(format!(
+                    "-v/--mount/--tmpfs: duplicate mount point {d}"
+                )));
+            }
+        }
         Ok(())
     }
 }
 
-/// `-v SRC:DST[:ro|rw]`; SRC is an absolute host path that exists, or a volume name
-/// (`[a-zA-Z0-9][a-zA-Z0-9_.-]+`).
+/// `-v [SRC:]DST[:OPTIONS]`; SRC is an absolute host path that exists, or a volume name
+/// (`[a-zA-Z0-9][a-zA-Z0-9_.-]+`); without SRC an anonymous volume. OPTIONS: comma-separated
+/// `ro`, `rw`, `nocopy` (volumes only), as Docker.
 pub fn parse_bind(spec: &str) -> Result<Bind> {
     let bad = |why: &str| Error::Invalid(format!("-v {spec:?}: {why}"));
     let parts: Vec<&str> = spec.split(':').collect();
-    let (src, dst, mode) = match parts.as_slice() {
-        [s, d] => (*s, *d, None),
-        [s, d, m] => (*s, *d, Some(*m)),
-        _ => return Err(bad("expected SRC:DST[:ro|rw]")),
+    // `/DST:OPTIONS` (an anonymous volume with options) vs `SRC:DST`: a DST is absolute.
+    let (src, dst, opts) = match parts.as_slice() {
+        [d] => (None, *d, None),
+        [d, o] if d.starts_with('/') && !o.starts_with('/') => (None, *d, Some(*o)),
+        [s, d] => (Some(*s), *d, None),
+        [s, d, o] => (Some(*s), *d, Some(*o)),
+        _ => return Err(bad("expected [SRC:]DST[:OPTIONS]")),
     };
-    if !src.starts_with('/') && super::id::validate_name(src).is_err() {
+    if src.is_some_and(|s| !s.starts_with('/') && super::id::validate_name(s).is_err()) {
         return Err(bad(
             "SRC must be an absolute host path or a volume name ([a-zA-Z0-9][a-zA-Z0-9_.-]+)",
         ));
     }
-    if !dst.starts_with('/') || dst == "/" {
-        return Err(bad("DST must be an absolute path in the container, not /"));
-    }
-    let read_only = match mode {
-        None | Some("rw") => false,
-        Some("ro") => true,
-        Some(m) => return Err(bad(&format!("unknown option {m:?} (expected ro or rw)"))),
-    };
-    let source = if src.starts_with('/') {
-        if std::fs::symlink_metadata(src).is_err() {
-            return Err(bad(&format!("{src}: no such file or directory")));
+    let destination = clean_destination(dst)
+        .ok_or_else(|| bad("DST must be an absolute path in the container, not /"))?;
+    let (mut read_only, mut nocopy) = (false, false);
+    for o in opts.unwrap_or("").split(',').filter(|o| !o.is_empty()) {
+        match o {
+            "ro" => read_only = true,
+            "rw" => read_only = false,
+            "nocopy" => nocopy = true,
+            m => {
+                return Err(bad(&format!(
+                    "unknown option {m:?} (expected ro, rw or nocopy)"
+                )))
+            }
         }
-        Source::Host(src.into())
-    } else {
-        Source::Volume(src.into())
+    }
+    if opts == Some("") {
+        return Err(bad("empty OPTIONS after the last ':'"));
+    }
+    let source = match src {
+        Some(s) if s.starts_with('/') => {
+            if nocopy {
+                return Err(bad("nocopy is for volumes, not host paths"));
+            }
+            if std::fs::symlink_metadata(s).is_err() {
+                return Err(bad(&format!("{s}: no such file or directory")));
+            }
+            Source::Host(s.into())
+        }
+        Some(name) => Source::Volume(name.into()),
+        None => Source::Anonymous,
     };
     Ok(Bind {
         source,
-        destination: dst.into(),
+        destination,
         read_only,
+        nocopy,
     })
+}
+
+/// A container path made canonical as Docker does (`//`, `.`, `..` and a trailing `/`
+/// resolved lexically); None unless it is absolute and not `/`.
+pub fn clean_destination(dst: &str) -> Option<String> {
+    if !dst.starts_with('/') {
+        return None;
+    }
+    let mut parts: Vec<&str> = vec![];
+    for c in dst.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    (!parts.is_empty()).then(|| format!("/{}", parts.join("/")))
 }
 
 /// `--cpus N` -> CFS quota per 100 ms period.
@@ -379,38 +436,56 @@ pub enum MountFlag {
     Tmpfs(String),
 }
 
-/// `--mount type=bind|volume|tmpfs,source=…,target=…[,readonly][,tmpfs-size=…][,tmpfs-mode=…]`
-/// in the `-v`/`--tmpfs` syntax.
+/// `--mount type=bind|volume|tmpfs,source=…,target=…[,readonly][,volume-nocopy]
+/// [,tmpfs-size=…][,tmpfs-mode=…]` in the `-v`/`--tmpfs` syntax. A volume without a source is
+/// anonymous.
 pub fn parse_mount(spec: &str) -> Result<MountFlag> {
     let bad = |why: &str| Error::Invalid(format!("--mount {spec:?}: {why}"));
     let (mut kind, mut src, mut dst, mut ro) = ("volume", None, None, false);
-    let mut tmpfs_opts = vec![];
+    let (mut nocopy, mut tmpfs_opts) = (None, vec![]);
     for field in spec.split(',') {
         let (k, v) = field.split_once('=').unwrap_or((field, ""));
+        let flag = || match v {
+            "" | "true" | "1" => Ok(true),
+            "false" | "0" => Ok(false),
+            _ => Err(bad(&format!("{k}={v}: expected true or false"))),
+        };
         match k {
             "type" => kind = v,
             "source" | "src" => src = Some(v),
             "target" | "destination" | "dst" => dst = Some(v),
-            "readonly" | "ro" => ro = matches!(v, "" | "true" | "1"),
+            "readonly" | "ro" => ro = flag()?,
+            "volume-nocopy" => nocopy = Some(flag()?),
             "tmpfs-size" => tmpfs_opts.push(format!("size={v}")),
             "tmpfs-mode" => tmpfs_opts.push(format!("mode={v}")),
             _ => return Err(bad(&format!("unknown field {k:?}"))),
         }
     }
-    let dst = dst.ok_or_else(|| bad("target= is required"))?;
-    let mode = if ro { "ro" } else { "rw" };
+    let dst = dst
+        .filter(|d| !d.is_empty())
+        .ok_or_else(|| bad("target= is required"))?;
+    if nocopy.is_some() && kind != "volume" {
+        return Err(bad("volume-nocopy is only for type=volume"));
+    }
+    let mut mode = if ro { "ro" } else { "rw" }.to_string();
+    if nocopy == Some(true) {
+        mode.push_str(",nocopy");
+    }
+    let src = src.filter(|s| !s.is_empty());
     match kind {
         "bind" | "volume" => {
-            let src = src.filter(|s| !s.is_empty()).ok_or_else(|| {
-                bad("source= is required (anonymous volumes are not supported yet)")
-            })?;
-            if kind == "bind" && !src.starts_with('/') {
-                return Err(bad("a bind source must be an absolute path"));
-            }
-            if kind == "volume" && src.starts_with('/') {
-                return Err(bad("a volume source is a name, not a path"));
-            }
-            let flag = format!("{src}:{dst}:{mode}");
+            let flag = match (kind, src) {
+                ("bind", None) => return Err(bad("source= is required for type=bind")),
+                ("bind", Some(s)) if !s.starts_with('/') => {
+                    return Err(bad("a bind source must be an absolute path"))
+                }
+                ("volume", Some(s)) if s.starts_with('/') => {
+                    return Err(bad("a volume source is a name, not a path"))
+                }
+                (_, Some(s)) => format!("{s}:{dst}:{mode}"),
+                // No source: an anonymous volume.
+                (_, None) => format!("{dst}:{mode}"),
+            };
             parse_bind(&flag).map_err(|e| bad(&e.to_string()))?;
             Ok(MountFlag::Volume(flag))
         }
@@ -427,5 +502,87 @@ pub fn parse_mount(spec: &str) -> Result<MountFlag> {
         other => Err(bad(&format!(
             "type {other:?}: expected bind, volume or tmpfs"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod volume_spec_tests {
+    use super::*;
+
+    #[test]
+    fn dash_v_forms() {
+        let b = parse_bind("/data").unwrap();
+        assert_eq!(
+            (b.source, b.destination.as_str()),
+            (Source::Anonymous, "/data")
+        );
+        let b = parse_bind("/data/:ro,nocopy").unwrap();
+        assert_eq!(b.source, Source::Anonymous);
+        assert_eq!(
+            (b.destination.as_str(), b.read_only, b.nocopy),
+            ("/data", true, true)
+        );
+        let b = parse_bind("vol:/x//y/.:rw").unwrap();
+        assert_eq!(b.source, Source::Volume("vol".into()));
+        assert_eq!(
+            (b.destination.as_str(), b.read_only, b.nocopy),
+            ("/x/y", false, false)
+        );
+        assert_eq!(
+            parse_bind("/tmp:/t").unwrap().source,
+            Source::Host("/tmp".into())
+        );
+        for bad in [
+            "",
+            "/",
+            "rel",
+            "rel/x:/x",
+            "vol:",
+            "vol:rel",
+            "/data:bogus",
+            "/data:",
+            "/tmp:/x:nocopy",
+            "a:b:c:d",
+        ] {
+            assert!(parse_bind(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn mount_volumes_without_source_are_anonymous() {
+        let anon = |s| match parse_mount(s).unwrap() {
+            MountFlag::Volume(v) => v,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(anon("type=volume,target=/m"), "/m:rw");
+        assert_eq!(anon("type=volume,src=,dst=/m,readonly"), "/m:ro");
+        assert_eq!(anon("type=volume,dst=/m,volume-nocopy"), "/m:rw,nocopy");
+        assert_eq!(
+            anon("type=volume,src=vv,dst=/m,volume-nocopy=false"),
+            "vv:/m:rw"
+        );
+        for bad in [
+            "type=volume,dst=",
+            "type=volume",
+            "type=bind,dst=/x",
+            "type=bind,src=/tmp,dst=/x,volume-nocopy",
+            "type=volume,dst=/x,volume-nocopy=maybe",
+        ] {
+            assert!(parse_mount(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn destinations_are_cleaned_and_duplicates_refused() {
+        assert_eq!(clean_destination("/a/../b/./c/").as_deref(), Some("/b/c"));
+        assert_eq!(clean_destination("/.."), None);
+        let req = |v: &[&str], t: &[&str]| Request {
+            volumes: v.iter().map(|s| s.to_string()).collect(),
+            tmpfs: t.iter().map(|s| s.to_string()).collect(),
+            ..Request::default()
+        };
+        assert!(req(&["/a", "vv:/b"], &["/c"]).validate().is_ok());
+        assert!(req(&["/a", "vv:/a/"], &[]).validate().is_err());
+        assert!(req(&["/a"], &["/a:size=1m"]).validate().is_err());
     }
 }

@@ -2,7 +2,8 @@
 //! crate wrote it from the image config; we only change what a flag asks for), and the
 //! per-start network settings (netns path, /etc/hosts & co. bind mounts).
 
-use super::request::{cap_name, cpu_quota, Request, Source};
+use super::mounts::{depth, Mount};
+use super::request::{cap_name, cpu_quota, Request};
 use super::{io_err, Error, Result};
 use crate::network::Attachment;
 use serde_json::{json, Value};
@@ -39,8 +40,8 @@ pub fn save(path: &Path, spec: &Value) -> Result<()> {
 }
 
 /// Apply the request to a freshly written config.json. `hostname` is the container's;
-/// `volumes` is where named volumes live (each `NAME/_data`, made here when missing).
-pub fn apply(spec: &mut Value, req: &Request, hostname: &str, volumes: &Path) -> Result<()> {
+/// `mounts` its binds and volumes (resolved by [`super::mounts::prepare`]).
+pub fn apply(spec: &mut Value, req: &Request, hostname: &str, mounts: &[Mount]) -> Result<()> {
     spec["hostname"] = json!(hostname);
     let p = &mut spec["process"];
     if let Some(ep) = &req.entrypoint {
@@ -82,27 +83,23 @@ pub fn apply(spec: &mut Value, req: &Request, hostname: &str, volumes: &Path) ->
     if req.read_only {
         spec["root"]["readonly"] = json!(true);
     }
-    for b in req.binds()? {
-        let mode = if b.read_only { "ro" } else { "rw" };
-        let source = match &b.source {
-            Source::Host(p) => p.clone(),
-            Source::Volume(name) => {
-                let data = volumes.join(name).join("_data");
-                std::fs::create_dir_all(&data).map_err(io_err(&data))?;
-                data
-            }
-        };
-        push_mount(
-            spec,
-            json!({ "destination": b.destination, "type": "bind", "source": source,
-                    "options": ["rbind", "rprivate", mode] }),
-        );
-    }
+    let mut user: Vec<Value> = mounts
+        .iter()
+        .map(|m| {
+            let mode = if m.rw { "rw" } else { "ro" };
+            json!({ "destination": m.destination, "type": "bind", "source": m.source,
+                    "options": ["rbind", "rprivate", mode] })
+        })
+        .collect();
     for (dst, options) in req.tmpfs_mounts()? {
-        push_mount(
-            spec,
+        user.push(
             json!({ "destination": dst, "type": "tmpfs", "source": "tmpfs", "options": options }),
         );
+    }
+    // Parents before what is mounted inside them (a stable sort: otherwise as given).
+    user.sort_by_key(|m| depth(m["destination"].as_str().unwrap_or_default()));
+    for m in user {
+        push_mount(spec, m);
     }
     resources(spec, req)
 }
