@@ -191,7 +191,7 @@ pub struct CreateArgs {
     #[arg(short = 'i', long)]
     pub interactive: bool,
     /// A runc-compatible runtime binary (name in PATH or path) instead of the built-in one
-    /// (default: the config file's `runtime`).
+    /// (default: the config file's `runtime`; `coracle`: the built-in one).
     #[arg(long, value_name = "NAME|PATH")]
     pub runtime: Option<String>,
     /// type=bind|volume|tmpfs,source=…,target=…[,readonly][,volume-nocopy][,tmpfs-size=…]

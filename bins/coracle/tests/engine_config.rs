@@ -70,6 +70,25 @@ fn config_runtime_runc_is_used_and_the_flag_overrides_it() {
     assert_eq!(info["ConfigFiles"][0], cfg.to_str().unwrap());
     env.ok(&["rm", "-f", "cfg-runc"]);
     assert_gone(&env, id);
+    // `--runtime coracle`: the built-in runtime whatever the config says.
+    ok_with_config(
+        &env,
+        &cfg,
+        &[
+            "create",
+            "--runtime",
+            "coracle",
+            "--name",
+            "builtin",
+            IMAGE,
+            "true",
+        ],
+    );
+    assert_eq!(inspect(&env, "builtin")["HostConfig"]["Runtime"], "coracle");
+    let out = with_config(&env, &cfg, &["start", "builtin"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(env.ok(&["wait", "builtin"]).trim(), "0");
+    env.ok(&["rm", "builtin"]);
 
     // A runtime the config names but that does not exist: the error names the file; the
     // flag overrides the config.

@@ -11,8 +11,8 @@
 //! A missing file is no error; a file that cannot be read or parsed, an unknown key or a value
 //! of the wrong type or form is one line naming the file, the line and the key.
 //!
-//! Keys (all optional): `runtime` (a runc-compatible binary, name or path; default the
-//! built-in runtime), `root` (the store, absolute), `network` (`none`, `host`, `bridge` or a
+//! Keys (all optional): `runtime` (a runc-compatible binary, name or path; default, or
+//! `"coracle"`: the built-in runtime), `root` (the store, absolute), `network` (`none`, `host`, `bridge` or a
 //! network's name: what `run`/`create` use without `--network`), `log_max_size` (`"10m"`,
 //! `"-1"` for unlimited) and `log_max_files` (json-file rotation defaults for `--log-opt`),
 //! `stop_timeout` (seconds before `stop` kills; default 10).

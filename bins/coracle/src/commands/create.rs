@@ -70,17 +70,22 @@ pub fn request(a: &CreateArgs, config: &Config) -> Result<Request> {
         restart: a.restart.clone(),
         security_opt: a.security_opt.clone(),
         tmpfs,
-        runtime: match &a.runtime {
-            Some(r) => Some(r.clone()),
+        runtime: match a.runtime.as_deref() {
+            Some(BUILT_IN) => None,
+            Some(r) => Some(r.to_string()),
             None => config_runtime(config)?,
         },
         log_opt: limits::merge(&config.log_opts(), &a.log_opt),
     })
 }
 
+/// `--runtime coracle` (or the config's `runtime = "coracle"`): the built-in runtime, also
+/// when the config names another (the engine binary itself is no runc-compatible runtime).
+const BUILT_IN: &str = "coracle";
+
 /// The config file's `runtime`, found now so that a missing one is reported against the file.
 fn config_runtime(config: &Config) -> Result<Option<String>> {
-    let Some(r) = &config.runtime else {
+    let Some(r) = config.runtime.as_ref().filter(|r| *r != BUILT_IN) else {
         return Ok(None);
     };
     match ops::find_runtime(r) {
