@@ -17,9 +17,10 @@
 //! `"-1"` for unlimited) and `log_max_files` (json-file rotation defaults for `--log-opt`),
 //! `stop_timeout` (seconds before `stop` kills; default 10).
 //!
-//! The parser is `basic-toml` (serde, no spans): chosen over `toml` for size (about 100 KB of
-//! a static binary against about 170 KB). It reports unknown keys at their table's line, so
-//! the line of such a key is looked up in the text here.
+//! The parser is `basic-toml` (serde, no spans): chosen over `toml` for size (on a probe
+//! binary with serde: +105 KB static against +173 KB for `toml` 0.8 with only its parser; in
+//! the static coracle binary its code is about 36 KB, this module's about 9 KB). It reports
+//! unknown keys at their table's line, so the line of such a key is looked up in the text.
 
 use crate::container::logs::limits;
 use serde::Deserialize;
