@@ -194,35 +194,39 @@ impl Reader {
         false
     }
 
-    /// At the end of the current file: is there a newer one? Then finish this one (all the
-    /// writer wrote to it came before the rename we see) and take the next.
+    /// At the end of the current file: is there a newer one? Then take it (locked, from a
+    /// consistent listing), finish the current one (all the writer wrote to it came before
+    /// the rename we saw) and move on.
     fn next(&mut self, out: &mut Vec<Line>) -> Next {
-        let Some(_dir) = files::lock_dir(&self.base, false) else {
-            return Next::Wait;
-        };
-        let chain = files::list(&self.base);
         let Some((_, cur_id)) = &self.cur else {
             return Next::Again;
         };
-        let at = chain.iter().position(|(_, id)| id == cur_id);
-        let (path, id) = match at {
-            Some(i) if i + 1 == chain.len() => return Next::Wait,
-            Some(i) => chain[i + 1].clone(),
-            // Ours was deleted: the container was removed (nothing left), or the writer
-            // rotated past us.
-            None if chain.is_empty() => return Next::Wait,
-            None => {
-                self.lost = true;
-                chain[0].clone()
+        let cur_id = *cur_id;
+        let (file, id) = {
+            let Some(_dir) = files::lock_dir(&self.base, false) else {
+                return Next::Wait;
+            };
+            let chain = files::list(&self.base);
+            let (path, id) = match chain.iter().position(|(_, id)| *id == cur_id) {
+                Some(i) if i + 1 == chain.len() => return Next::Wait,
+                Some(i) => chain[i + 1].clone(),
+                // Ours was deleted: the container was removed (nothing left), or the writer
+                // rotated past us.
+                None if chain.is_empty() => return Next::Wait,
+                None => {
+                    self.lost = true;
+                    chain[0].clone()
+                }
+            };
+            match files::open_locked(&path, id) {
+                Some(f) => (f, id),
+                None => return Next::Again,
             }
         };
         self.read_current(out);
-        let Some(f) = files::open_locked(&path, id) else {
-            return Next::Again;
-        };
         // A line cut short by a crash never ends: it does not run into the next file.
         self.pending.clear();
-        self.cur = Some((BufReader::new(f), id));
+        self.cur = Some((BufReader::new(file), id));
         Next::Again
     }
 
