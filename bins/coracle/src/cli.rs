@@ -14,7 +14,8 @@ use clap::{ArgAction, Args, Parser, Subcommand};
     about = "coracle: containers without a daemon"
 )]
 pub struct Cli {
-    /// The image store (default: /var/lib/coracle as root, $XDG_DATA_HOME/coracle otherwise).
+    /// The image store (default: the config file's `root`, else /var/lib/coracle as root,
+    /// $XDG_DATA_HOME/coracle otherwise).
     #[arg(long, global = true, env = "CORACLE_ROOT", value_name = "DIR")]
     pub root: Option<PathBuf>,
     #[command(subcommand)]
@@ -230,7 +231,8 @@ pub struct CreateArgs {
     /// the monitor holds open until the container stops (nothing attaches to it later).
     #[arg(short = 'i', long)]
     pub interactive: bool,
-    /// A runc-compatible runtime binary (name in PATH or path) instead of the built-in one.
+    /// A runc-compatible runtime binary (name in PATH or path) instead of the built-in one
+    /// (default: the config file's `runtime`; `coracle`: the built-in one).
     #[arg(long, value_name = "NAME|PATH")]
     pub runtime: Option<String>,
     /// type=bind|volume|tmpfs,source=…,target=…[,readonly][,volume-nocopy][,tmpfs-size=…]
@@ -273,7 +275,8 @@ pub struct CreateArgs {
     /// an anonymous volume.
     #[arg(short = 'v', long = "volume", value_name = "[SRC:]DST[:OPTS]")]
     pub volume: Vec<String>,
-    /// none, host, bridge (default) or a network's name (repeat for more).
+    /// none, host, bridge (default, or the config file's `network`) or a network's name
+    /// (repeat for more).
     #[arg(long = "network", alias = "net", value_name = "NETWORK")]
     pub network: Vec<String>,
     /// [IP:]HOST:CONTAINER[/udp]
@@ -298,6 +301,10 @@ pub struct CreateArgs {
     /// Run a tiny init as PID 1 that runs the command, reaps zombies and forwards signals.
     #[arg(long)]
     pub init: bool,
+    /// The log's size limits (json-file's): max-size=SIZE (-1: unlimited), max-file=N.
+    /// Defaults: the config file's, else max-size=10m, max-file=3.
+    #[arg(long = "log-opt", value_name = "KEY=VALUE")]
+    pub log_opt: Vec<String>,
     /// IMAGE [COMMAND [ARG...]]
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true,
           num_args = 1.., value_name = "IMAGE [COMMAND [ARG...]]")]
@@ -341,9 +348,9 @@ pub struct ExecArgs {
 
 #[derive(Args)]
 pub struct StopArgs {
-    /// Seconds to wait before SIGKILL.
-    #[arg(short = 't', long = "time", default_value_t = 10)]
-    pub time: u64,
+    /// Seconds to wait before SIGKILL (default: the config file's `stop_timeout`, else 10).
+    #[arg(short = 't', long = "time")]
+    pub time: Option<u64>,
     #[arg(required = true)]
     pub containers: Vec<String>,
 }

@@ -4,6 +4,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod config;
 pub mod container;
 pub mod init;
 pub mod network;

@@ -120,6 +120,17 @@ pub fn flock_exclusive(fd: BorrowedFd<'_>) -> io::Result<()> {
     }
 }
 
+/// `flock(2)` shared, blocking (readers that must not be cut off by an exclusive holder).
+pub fn flock_shared(fd: BorrowedFd<'_>) -> io::Result<()> {
+    loop {
+        // SAFETY: plain syscall on a borrowed, valid fd.
+        match check(unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_SH) }) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => return r.map(drop),
+        }
+    }
+}
+
 /// `flock(2)` exclusive without waiting: `Ok(false)` when another open file holds it.
 pub fn flock_try_exclusive(fd: BorrowedFd<'_>) -> io::Result<bool> {
     // SAFETY: plain syscall on a borrowed, valid fd.

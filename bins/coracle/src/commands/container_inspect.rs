@@ -25,6 +25,18 @@ pub fn run(engine: &Engine, root: &Path, names: &[String]) -> i32 {
     0
 }
 
+/// Docker's `HostConfig.LogConfig` with the limits in force (sizes in bytes, -1 unlimited).
+fn log_config(q: &engine::container::Request) -> serde_json::Value {
+    let l = q.log_limits().unwrap_or_default();
+    let size = l
+        .max_size
+        .map_or_else(|| "-1".to_string(), |s| s.to_string());
+    json!({
+        "Type": "json-file",
+        "Config": { "max-size": size, "max-file": l.max_file.to_string() },
+    })
+}
+
 fn object(engine: &Engine, r: &Record) -> serde_json::Value {
     let st = r.status();
     let q = &r.request;
@@ -72,6 +84,8 @@ fn object(engine: &Engine, r: &Record) -> serde_json::Value {
             "CapAdd": q.cap_add,
             "CapDrop": q.cap_drop,
             "Init": q.init,
+            "Runtime": q.runtime.as_deref().unwrap_or("coracle"),
+            "LogConfig": log_config(q),
         },
         "Mounts": r.mounts.iter().map(|m| m.to_docker()).collect::<Vec<_>>(),
         "NetworkSettings": { "Networks": r.ips },

@@ -2,11 +2,13 @@
 
 use super::engine_fail;
 use crate::cli::CreateArgs;
+use engine::config::Config;
+use engine::container::logs::limits;
 use engine::container::request::{parse_mount, read_env_file, MountFlag};
 use engine::container::{ops, Engine, Error, Request, Result};
 
-pub fn run(engine: &Engine, args: &CreateArgs) -> i32 {
-    let made = request(args).and_then(|r| {
+pub fn run(engine: &Engine, args: &CreateArgs, config: &Config) -> i32 {
+    let made = request(args, config).and_then(|r| {
         pull_missing(engine, &r.image, &args.pull)?;
         ops::create(engine, &r)
     });
@@ -19,8 +21,9 @@ pub fn run(engine: &Engine, args: &CreateArgs) -> i32 {
     }
 }
 
-/// The flags as the engine's request (`--env-file` lines come before `-e`, as Docker).
-pub fn request(a: &CreateArgs) -> Result<Request> {
+/// The flags as the engine's request (`--env-file` lines come before `-e`, as Docker), with
+/// the config file's defaults for what they leave out (runtime, network, log options).
+pub fn request(a: &CreateArgs, config: &Config) -> Result<Request> {
     let mut env = vec![];
     for f in &a.env_file {
         env.extend(read_env_file(f)?);
@@ -42,7 +45,11 @@ pub fn request(a: &CreateArgs) -> Result<Request> {
         workdir: a.workdir.clone(),
         user: a.user.clone(),
         volumes,
-        networks: a.network.clone(),
+        networks: if a.network.is_empty() {
+            config.network.iter().cloned().collect()
+        } else {
+            a.network.clone()
+        },
         ports: a.publish.clone(),
         hostname: a.hostname.clone(),
         memory: a.memory.clone(),
@@ -57,9 +64,36 @@ pub fn request(a: &CreateArgs) -> Result<Request> {
         restart: a.restart.clone(),
         security_opt: a.security_opt.clone(),
         tmpfs,
-        runtime: a.runtime.clone(),
+        runtime: match a.runtime.as_deref() {
+            Some(BUILT_IN) => None,
+            Some(r) => Some(r.to_string()),
+            None => config_runtime(config)?,
+        },
         init: a.init,
+        log_opt: limits::merge(&config.log_opts(), &a.log_opt),
     })
+}
+
+/// `--runtime coracle` (or the config's `runtime = "coracle"`): the built-in runtime, also
+/// when the config names another (the engine binary itself is no runc-compatible runtime).
+const BUILT_IN: &str = "coracle";
+
+/// The config file's `runtime`, found now so that a missing one is reported against the file.
+fn config_runtime(config: &Config) -> Result<Option<String>> {
+    let Some(r) = config.runtime.as_ref().filter(|r| *r != BUILT_IN) else {
+        return Ok(None);
+    };
+    match ops::find_runtime(r) {
+        Ok(p) => Ok(Some(p.to_string_lossy().into_owned())),
+        Err(_) => Err(Error::Invalid(format!(
+            "{}: runtime {r:?}: no such executable",
+            config
+                .runtime_file
+                .as_deref()
+                .unwrap_or(std::path::Path::new("config"))
+                .display()
+        ))),
+    }
 }
 
 /// `--pull missing` (default): an image that is not in the store is pulled first, with the

@@ -1,9 +1,10 @@
 //! `info [--format json]`: where the state is and how much of it there is.
 
 use super::engine_fail;
+use engine::config::Config;
 use engine::container::{record, volumes, Engine, Error, Status};
 
-pub fn run(engine: &Engine, format: &str) -> i32 {
+pub fn run(engine: &Engine, format: &str, config: &Config) -> i32 {
     if format != "table" && format != "json" {
         let e = Error::Invalid(format!("--format {format:?}: expected table or json"));
         return engine_fail(&e, 1);
@@ -28,7 +29,8 @@ pub fn run(engine: &Engine, format: &str) -> i32 {
         "Images": images,
         "Volumes": volumes,
         "Networks": networks,
-        "DefaultRuntime": "coracle (in process)",
+        "DefaultRuntime": config.runtime.as_deref().unwrap_or("coracle (in process)"),
+        "ConfigFiles": config.files,
         "KernelVersion": kernel.trim(),
         "ServerVersion": env!("CARGO_PKG_VERSION"),
     });
@@ -37,7 +39,16 @@ pub fn run(engine: &Engine, format: &str) -> i32 {
         return 0;
     }
     for (k, val) in v.as_object().expect("object") {
-        let shown = val.as_str().map_or_else(|| val.to_string(), String::from);
+        let shown = match val {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Array(a) if a.is_empty() => "(none)".into(),
+            serde_json::Value::Array(a) => a
+                .iter()
+                .map(|x| x.as_str().map_or_else(|| x.to_string(), String::from))
+                .collect::<Vec<_>>()
+                .join(", "),
+            other => other.to_string(),
+        };
         out!("{k}: {shown}");
     }
     0

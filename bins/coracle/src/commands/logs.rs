@@ -37,9 +37,15 @@ pub fn run(engine: &Engine, args: &LogsArgs) -> i32 {
     }
     // Following: new lines until the monitor (which writes the log) is gone. Reading a
     // growing file has no "readable" event, so this looks again every 50 ms.
+    let mut warned = false;
     loop {
         let done = record::load(engine, &rec.id).map_or(true, |r| !r.monitor_alive());
         print(&reader.read_available(), args.timestamps);
+        if reader.lost && !warned {
+            // The writer waited for us, then deleted a rotated file we had not read.
+            eprintln!("coracle: logs: fell behind the log's rotation (max-file): lines were lost");
+            warned = true;
+        }
         if done {
             return 0;
         }

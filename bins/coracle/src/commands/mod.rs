@@ -46,12 +46,29 @@ mod volume;
 mod wait;
 
 use crate::cli::{Cli, Command, ImageCommand};
+use engine::config::Config;
 use engine::container::{monitor, Engine};
 use image::store::{self, Image, Reference, Store};
 use image::{Error, Result};
 
 pub fn dispatch(cli: &Cli) -> Result<i32> {
-    let root = cli.root.clone().unwrap_or_else(store::default_root);
+    // The monitor works from the container's record alone (its root is passed to it).
+    let config = match &cli.command {
+        Command::Monitor { .. } => Config::default(),
+        _ => match Config::load() {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("coracle: {e}");
+                return Ok(125);
+            }
+        },
+    };
+    // --root, else $CORACLE_ROOT (clap merges the two), else the config's, else the default.
+    let root = cli
+        .root
+        .clone()
+        .or_else(|| config.root.clone())
+        .unwrap_or_else(store::default_root);
     match &cli.command {
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::run(&root, a),
         Command::Image(ImageCommand::Inspect { images }) => inspect::run(&root, images),
@@ -70,10 +87,10 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Push(a) => push::run(&root, a),
         Command::Login(a) => login::run(a),
         Command::Logout(a) => logout::run(a),
-        Command::Run(a) => Ok(run::run(&Engine::new(root), a)),
-        Command::Create(a) => Ok(create::run(&Engine::new(root), a)),
+        Command::Run(a) => Ok(run::run(&Engine::new(root), a, &config)),
+        Command::Create(a) => Ok(create::run(&Engine::new(root), a, &config)),
         Command::Start { containers } => Ok(start::run(&Engine::new(root), containers)),
-        Command::Stop(a) => Ok(stop::run(&Engine::new(root), a)),
+        Command::Stop(a) => Ok(stop::run(&Engine::new(root), a, config.stop_timeout())),
         Command::Kill(a) => Ok(kill::run(&Engine::new(root), a)),
         Command::Rm(a) => Ok(rm::run(&Engine::new(root), a)),
         Command::Ps(a) => Ok(ps::run(&Engine::new(root), a)),
@@ -94,8 +111,8 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
             containers,
         )),
         Command::Completion { shell } => Ok(completion::run(shell)),
-        Command::Info { format } => Ok(info::run(&Engine::new(root), format)),
-        Command::Restart(a) => Ok(restart::run(&Engine::new(root), a)),
+        Command::Info { format } => Ok(info::run(&Engine::new(root), format, &config)),
+        Command::Restart(a) => Ok(restart::run(&Engine::new(root), a, config.stop_timeout())),
         Command::Volume(c) => Ok(volume::run(&Engine::new(root), c)),
         Command::Network(c) => Ok(network::run(&Engine::new(root), c)),
         Command::Monitor { attach, id } => Ok(monitor::main(&Engine::new(root), id, *attach)),

@@ -4,10 +4,11 @@
 
 use super::{create, engine_fail, monitor_command};
 use crate::cli::RunArgs;
+use engine::config::Config;
 use engine::container::{ops, record, Engine};
 
-pub fn run(engine: &Engine, args: &RunArgs) -> i32 {
-    let req = match create::request(&args.create) {
+pub fn run(engine: &Engine, args: &RunArgs, config: &Config) -> i32 {
+    let req = match create::request(&args.create, config) {
         Ok(r) => r,
         Err(e) => return engine_fail(&e, e.exit_code()),
     };

@@ -6,6 +6,9 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The config file every command of a test reads unless the test names another.
+const EMPTY_CONFIG: &str = "empty-config.toml";
+
 /// One test's world: a temp dir holding its store (`root/`) and whatever files it makes.
 pub struct Env {
     pub dir: tempfile::TempDir,
@@ -13,12 +16,14 @@ pub struct Env {
 
 impl Env {
     pub fn new() -> Env {
-        Env {
+        let env = Env {
             dir: tempfile::Builder::new()
                 .prefix("coracle-img-test-")
                 .tempdir()
                 .unwrap(),
-        }
+        };
+        std::fs::write(env.path(EMPTY_CONFIG), "").unwrap();
+        env
     }
 
     pub fn root(&self) -> PathBuf {
@@ -31,6 +36,8 @@ impl Env {
 
     pub fn cmd<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_coracle"));
+        // The test's own (empty) config file, never the host's /etc/coracle/coracle.toml.
+        c.env("CORACLE_CONFIG", self.path(EMPTY_CONFIG));
         c.arg("--root").arg(self.root()).args(args);
         c
     }

@@ -487,8 +487,7 @@ pub fn relay_main(args: &[String]) -> i32 {
 
 /// Copy output until the container has exited; restart it as its policy says; then clean up.
 fn relay(engine: &Engine, id: &str, mut st: Started) -> Result<i32> {
-    let log_path = engine.container_dir(id).join(LOG);
-    let mut log = super::logs::Writer::open(&log_path)?;
+    let mut log = super::logs::Writer::for_container(engine, id)?;
     loop {
         let code = relay_once(&mut log, &st);
         log.flush();

@@ -346,7 +346,7 @@ pub fn rm_with_volumes(engine: &Engine, rec: &Record, force: bool, volumes: bool
 }
 
 /// `--runtime NAME|PATH` -> the binary's absolute path.
-fn find_runtime(r: &str) -> Result<std::path::PathBuf> {
+pub fn find_runtime(r: &str) -> Result<std::path::PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     let exe = |p: &std::path::Path| {
         std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)

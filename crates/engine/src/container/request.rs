@@ -55,6 +55,9 @@ pub struct Request {
     /// then `start`) the monitor holds a pipe's write end open until the container stops.
     #[serde(default)]
     pub interactive: bool,
+    /// `--log-opt KEY=VALUE` over the config file's defaults: `max-size`, `max-file`.
+    #[serde(default)]
+    pub log_opt: Vec<String>,
 }
 
 /// A mount from `-v`: a host path, a named volume (`ROOT/volumes/NAME/_data`, made on first
@@ -169,6 +172,11 @@ impl Request {
             .collect()
     }
 
+    /// The log's size limits (`--log-opt`).
+    pub fn log_limits(&self) -> Result<super::logs::Limits> {
+        super::logs::Limits::from_opts(&self.log_opt)
+    }
+
     pub fn binds(&self) -> Result<Vec<Bind>> {
         self.volumes.iter().map(|v| parse_bind(v)).collect()
     }
@@ -240,6 +248,7 @@ impl Request {
         if self.init {
             self.check_init_mounts()?;
         }
+        self.log_limits()?;
         self.no_duplicate_destinations()
     }
 
