@@ -121,7 +121,8 @@ fn runc_detached_logs_stop_restart_and_rm_force() {
     );
     let out = env.output(&[
         "run",
-        "--rm",
+        "--name",
+        "retried",
         "--runtime",
         rt,
         "--restart",
@@ -134,5 +135,6 @@ fn runc_detached_logs_stop_restart_and_rm_force() {
         "echo try; exit 1",
     ]);
     assert_eq!((code(&out), stdout(&out).as_str()), (1, "try\ntry\ntry\n"));
+    env.ok(&["rm", "retried"]);
     assert_store_empty(&env);
 }
