@@ -2,7 +2,7 @@
 //! process no longer needs (they stay in the page cache; a later touch maps them again).
 
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::BorrowedFd;
 
 /// The page-cache pages mapped by this process's read-only, file-backed mappings, as
 /// `/proc/self/smaps` says (and, in a mapping that also holds private copied-on-write pages
@@ -69,9 +69,8 @@ fn file_page_runs(
     Ok(runs)
 }
 
-/// Drop `maps` (`madvise(MADV_DONTNEED)`), then wait like [`crate::fd::poll_readable`]: a
-/// process that sleeps right after the drop keeps mapped only the few pages between the two
-/// (the drop and the poll are one function for that reason). Only a single-threaded process
+/// Drop `maps` (`madvise(MADV_DONTNEED)`), then wait with [`crate::fd::poll_readable`]: a
+/// process that sleeps right after the drop keeps mapped only the few pages between the two. Only a single-threaded process
 /// drops anything (another thread could make a mapping writable and write to it after `maps`
 /// was read); with more threads this is a plain poll.
 pub fn drop_then_poll(
@@ -79,14 +78,6 @@ pub fn drop_then_poll(
     fds: &[BorrowedFd<'_>],
     timeout_ms: i32,
 ) -> io::Result<Option<Vec<i16>>> {
-    let mut pfds: Vec<libc::pollfd> = fds
-        .iter()
-        .map(|fd| libc::pollfd {
-            fd: fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        })
-        .collect();
     let ranges = if single_threaded() {
         &maps.ranges[..]
     } else {
@@ -99,21 +90,13 @@ pub fn drop_then_poll(
     for &(start, end) in ranges {
         // SAFETY: the range is pages of a read-only, file-backed mapping of this process that
         // were page-cache pages, not private copies, when smaps/pagemap were read (this is the
-        // only thread, and it did not change the mapping since, so still so): MADV_DONTNEED only removes page-table entries whose content the file still
-        // holds, so no memory that Rust code may reference changes value. A failure (the
-        // mapping went away, or is locked) changes nothing.
+        // only thread, and it did not change the mapping since, so still so): MADV_DONTNEED
+        // only removes page-table entries whose content the file still holds, so no memory
+        // that Rust code may reference changes value. A failure (the mapping went away, or is
+        // locked) changes nothing.
         unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
     }
-    loop {
-        // SAFETY: `pfds` is a valid array of pollfd for the call.
-        let ret = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout_ms) };
-        match crate::check(ret) {
-            Ok(0) => return Ok(None),
-            Ok(_) => return Ok(Some(pfds.iter().map(|p| p.revents).collect())),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-    }
+    crate::fd::poll_readable(fds, timeout_ms)
 }
 
 /// Whether this thread is the process's only one (`Threads:` in /proc/self/status).
