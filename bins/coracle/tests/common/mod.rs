@@ -30,7 +30,7 @@ impl Env {
     }
 
     pub fn cmd<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_coracle"));
+        let mut c = Command::new(coracle_bin());
         c.arg("--root").arg(self.root()).args(args);
         c
     }
@@ -103,6 +103,15 @@ impl Env {
         ]);
         rootfs
     }
+}
+
+/// The `coracle` under test: the one cargo built, or `$CORACLE_TEST_ENGINE` (a static copy
+/// in the cgroup v2 guest of `tests/v2/run.sh --engine`, where cargo's path does not exist).
+pub fn coracle_bin() -> PathBuf {
+    std::env::var_os("CORACLE_TEST_ENGINE").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_coracle")),
+        PathBuf::from,
+    )
 }
 
 /// Whatever a failed test left mounted under its dir (bundles) is detached, so the temp dir

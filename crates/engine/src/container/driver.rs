@@ -5,6 +5,12 @@
 //! With a binary, the container's init is the child of the runtime's `create` process, which
 //! exits; the monitor is a child subreaper (PR_SET_CHILD_SUBREAPER, kept across its re-exec),
 //! so the init is reparented to it and it still reaps it and gets its exit code.
+//!
+//! The engine names the cgroup a binary puts the container in (`linux.cgroupsPath` = `/<id>`,
+//! the runtime crate's own default), so that every runtime's container is at the same place
+//! on every host layout: the monitor reads its OOM kills there (see [`Driver::oom_killed`])
+//! and a leftover is where one looks. Left to itself runc would pick a path below the
+//! caller's own cgroup and crun `/<id>`.
 
 use super::{Engine, Error, Result};
 use std::path::{Path, PathBuf};
@@ -69,6 +75,7 @@ impl Driver {
                 Ok(runtime::container::create(rt, id, &opts)?)
             }
             Driver::Binary { path, root } => {
+                name_cgroup(bundle, id)?;
                 sys::process::prctl(libc::PR_SET_CHILD_SUBREAPER, 1)
                     .map_err(|e| Error::Invalid(format!("monitor: subreaper: {e}")))?;
                 // The init inherits the command's stdio (our pipes): its errors come through
@@ -106,6 +113,23 @@ impl Driver {
                 Err(Error::Invalid(format!("{} create: {msg}", path.display())))
             }
         }
+    }
+
+    /// Whether the kernel OOM-killed a process of the container's cgroup (read after the
+    /// exit, before [`Driver::delete`] removes the cgroup): the v1 memory controller's
+    /// `oom_kill` count, else cgroup2's `memory.events`.
+    pub fn oom_killed(&self, id: &str) -> bool {
+        let cgroup = match self {
+            Driver::InProcess(rt) => runtime::state::ContainerDir::peek(&rt.root, id)
+                .and_then(|d| d.load())
+                .ok()
+                .and_then(|s| s.cgroup()),
+            Driver::Binary { .. } => Some(cgroups::Cgroup::open(&cgroup_path(id))),
+        };
+        cgroup
+            .and_then(|cg| cg.oom_watch().ok().flatten())
+            .and_then(|w| w.kills().ok())
+            .is_some_and(|k| k > 0)
     }
 
     pub fn start(&self, id: &str) -> Result<()> {
@@ -173,6 +197,25 @@ impl Driver {
             }
         }
     }
+}
+
+/// The cgroup path the engine gives a binary runtime's container.
+fn cgroup_path(id: &str) -> String {
+    format!("/{id}")
+}
+
+/// Set `linux.cgroupsPath` in the bundle's config.json (unless the config names one).
+fn name_cgroup(bundle: &Path, id: &str) -> Result<()> {
+    let cfg = bundle.join("config.json");
+    let mut spec = super::spec::load(&cfg)?;
+    if spec["linux"]["cgroupsPath"]
+        .as_str()
+        .is_some_and(|p| !p.is_empty())
+    {
+        return Ok(());
+    }
+    spec["linux"]["cgroupsPath"] = serde_json::json!(cgroup_path(id));
+    super::spec::save(&cfg, &spec)
 }
 
 /// `exec`'s request (Docker's flags that map onto the runtime's).
