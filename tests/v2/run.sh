@@ -6,7 +6,8 @@
 #
 # Installs nothing: needs qemu-system-x86_64, cpio, busybox (static), apt-get and dpkg-deb
 # (scripts/packages.txt). The kernel package is fetched once with `apt-get download` into
-# target/v2-kernel and reused (the unpacked kernel, and the modules the guest loads: loop.ko).
+# target/v2-kernel and reused (the unpacked kernel, and the modules the guest loads: loop.ko,
+# overlay.ko).
 #
 # `--systemd`: the systemd cgroup driver instead (bins/coracle-runtime/tests/systemd_cgroup.rs):
 # the same kernel and initramfs plus Debian's systemd (the host's /lib/systemd/systemd and
@@ -82,16 +83,20 @@ pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
   sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-amd64\)$/\1/p' | head -n 1)
 [ -n "$pkg" ] || fail "apt-cache finds no kernel package behind linux-image-amd64 (apt-get update?)"
 vmlinux=$kcache/$pkg.vmlinux
-# Modules the guest loads with insmod (no modules.dep): loop, for the io.max test's block device.
+# Modules the guest loads with insmod (no modules.dep): loop, for the io.max test's block device;
+# overlay, for the engine's image rootfs (without it the engine copies the layers: slow under
+# TCG). `.wanted` in the cache names the set it was made for.
 modules=$kcache/$pkg.modules
-if [ ! -s "$vmlinux" ] || [ ! -d "$modules" ]; then
+wanted="loop overlay"
+if [ ! -s "$vmlinux" ] || [ "$(cat "$modules/.wanted" 2>/dev/null)" != "$wanted" ]; then
   echo "v2: fetching $pkg into $kcache"
   rm -rf "$kcache/unpack" "$kcache"/*.deb "$modules"
   # (apt warns that it downloads as root here: _apt cannot write to target/; harmless.)
   (cd "$kcache" && apt-get download -q "$pkg")
   mkdir -p "$kcache/unpack" "$modules.tmp"
   dpkg-deb --fsys-tarfile "$kcache"/"$pkg"_*.deb |
-    tar -x -C "$kcache/unpack" --wildcards ./boot '*/kernel/drivers/block/loop.ko*' ||
+    tar -x -C "$kcache/unpack" --wildcards ./boot '*/kernel/drivers/block/loop.ko*' \
+      '*/kernel/fs/overlayfs/overlay.ko*' ||
     [ -d "$kcache/unpack/boot" ] # (a package with loop built in has no loop.ko: tar says so)
   # vmlinuz is a boot stub followed by the compressed kernel: find the xz stream and unpack it, so
   # QEMU boots the ELF directly (PVH entry: no firmware, no decompression under emulation).
@@ -115,6 +120,7 @@ PY
     *) echo "v2: warning: cannot decompress $name; the guest goes without it" ;;
     esac
   done
+  echo "$wanted" >"$modules.tmp/.wanted"
   mv "$vmlinux.tmp" "$vmlinux"
   mv "$modules.tmp" "$modules"
   rm -rf "$kcache/unpack" "$kcache"/*.deb
@@ -175,7 +181,11 @@ if [ "$mode" = engine ]; then
   for r in runc crun; do
     cp -L "$(command -v "$r")" "$ir/bin/$r"
   done
-  for lib in $(ldd "$(command -v runc)" "$(command -v crun)" | grep -o '/[^ ]*\.so[^ ]*' | sort -u); do
+  # --network none still brings up lo through the CNI loopback plugin.
+  loopback=/usr/lib/cni/loopback
+  [ -x "$loopback" ] || fail "$loopback is needed for --engine (apt-get install containernetworking-plugins)"
+  install -D -m 0755 "$loopback" "$ir$loopback"
+  for lib in $(ldd "$(command -v runc)" "$(command -v crun)" "$loopback" | grep -o '/[^ ]*\.so[^ ]*' | sort -u); do
     mkdir -p "$ir$(dirname "$lib")"
     cp -L "$lib" "$ir$lib"
   done

@@ -18,7 +18,12 @@ use std::process::Command;
 
 pub enum Driver {
     InProcess(runtime::container::Runtime),
-    Binary { path: PathBuf, root: PathBuf },
+    Binary {
+        path: PathBuf,
+        root: PathBuf,
+        /// `ROOT/containers`: a container's bundle is `ID/bundle` there.
+        containers: PathBuf,
+    },
 }
 
 impl Driver {
@@ -29,6 +34,7 @@ impl Driver {
             Some(p) => Driver::Binary {
                 path: PathBuf::from(p),
                 root: engine.root.join("runtime-external"),
+                containers: engine.containers_dir(),
             },
         }
     }
@@ -74,7 +80,7 @@ impl Driver {
                 };
                 Ok(runtime::container::create(rt, id, &opts)?)
             }
-            Driver::Binary { path, root } => {
+            Driver::Binary { path, root, .. } => {
                 name_cgroup(bundle, id)?;
                 sys::process::prctl(libc::PR_SET_CHILD_SUBREAPER, 1)
                     .map_err(|e| Error::Invalid(format!("monitor: subreaper: {e}")))?;
@@ -135,7 +141,7 @@ impl Driver {
     pub fn start(&self, id: &str) -> Result<()> {
         match self {
             Driver::InProcess(rt) => Ok(runtime::container::start(rt, id)?),
-            Driver::Binary { path, root } => {
+            Driver::Binary { path, root, .. } => {
                 let mut c = Driver::cmd(path, root);
                 c.args(["start", id]);
                 Driver::run(c, "start").map(drop)
@@ -150,7 +156,7 @@ impl Driver {
                 let dir = runtime::state::ContainerDir::peek(&rt.root, id)?;
                 Ok(dir.load()?.pid)
             }
-            Driver::Binary { path, root } => {
+            Driver::Binary { path, root, .. } => {
                 let mut c = Driver::cmd(path, root);
                 c.args(["state", id]);
                 let out = Driver::run(c, "state")?;
@@ -167,7 +173,7 @@ impl Driver {
     pub fn kill(&self, id: &str, sig: i32, all: bool) -> Result<()> {
         match self {
             Driver::InProcess(rt) => Ok(runtime::container::kill(rt, id, sig, all)?),
-            Driver::Binary { path, root } => {
+            Driver::Binary { path, root, .. } => {
                 let mut c = Driver::cmd(path, root);
                 c.arg("kill");
                 if all {
@@ -186,7 +192,7 @@ impl Driver {
                 Err(runtime::Error::NotFound(_)) => Ok(()),
                 r => Ok(r?),
             },
-            Driver::Binary { path, root } => {
+            Driver::Binary { path, root, .. } => {
                 let mut c = Driver::cmd(path, root);
                 c.args(["delete", "--force", id]);
                 match Driver::run(c, "delete") {
@@ -254,26 +260,28 @@ impl Driver {
                 };
                 Ok(runtime::container::exec(rt, id, &opts)?)
             }
-            Driver::Binary { path, root } => {
+            Driver::Binary {
+                path,
+                root,
+                containers,
+            } => {
+                // A whole process object (see exec_process), in the container's directory
+                // until the runtime has read it.
+                let bundle = containers.join(id).join("bundle");
+                let process = super::exec_process::build(&bundle, e)?;
+                let file = containers
+                    .join(id)
+                    .join(format!("exec-{}.json", std::process::id()));
+                std::fs::write(&file, process.to_string()).map_err(super::io_err(&file))?;
                 let mut c = Driver::cmd(path, root);
-                c.arg("exec");
-                if e.tty {
-                    c.arg("-t");
-                }
+                c.arg("exec").arg("--process").arg(&file);
                 if e.detach {
-                    c.arg("-d");
+                    c.arg("--detach");
                 }
-                for kv in &e.env {
-                    c.args(["-e", kv]);
-                }
-                if let Some(u) = &e.user {
-                    c.args(["-u", u]);
-                }
-                if let Some(w) = &e.cwd {
-                    c.args(["--cwd", w]);
-                }
-                c.arg(id).args(&e.args);
-                let st = c.status().map_err(|err| {
+                c.arg(id);
+                let st = c.status();
+                let _ = std::fs::remove_file(&file);
+                let st = st.map_err(|err| {
                     Error::Invalid(format!("--runtime {}: {err}", path.display()))
                 })?;
                 Ok(st.code().unwrap_or(super::EXIT_ENGINE))
@@ -287,7 +295,7 @@ impl Driver {
     pub fn pids(&self, id: &str) -> Result<Vec<i32>> {
         match self {
             Driver::InProcess(rt) => Ok(runtime::container::ps_pids(rt, id)?),
-            Driver::Binary { path, root } => {
+            Driver::Binary { path, root, .. } => {
                 let mut c = Driver::cmd(path, root);
                 c.args(["ps", "--format", "json", id]);
                 let out = Driver::run(c, "ps")?;
@@ -304,7 +312,7 @@ impl Driver {
     pub fn stats(&self, id: &str) -> Result<serde_json::Value> {
         let line = match self {
             Driver::InProcess(rt) => runtime::container::events_stats(rt, id)?,
-            Driver::Binary { path, root } => {
+            Driver::Binary { path, root, .. } => {
                 let mut c = Driver::cmd(path, root);
                 c.args(["events", "--stats", id]);
                 Driver::run(c, "events --stats")?

@@ -8,9 +8,11 @@
 //! - [`monitor`]: the per-container process that is the container's parent.
 //! - [`ops`]: create, start, stop, kill, rm, wait.
 //! - [`driver`]: the runtime crate in process, or a runc-compatible binary.
+//! - [`exec_process`]: the process object `exec` hands a binary.
 //! - [`volumes`]: named volumes.
 
 pub mod driver;
+pub mod exec_process;
 pub mod id;
 pub mod logs;
 pub mod monitor;
