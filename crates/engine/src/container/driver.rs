@@ -81,7 +81,7 @@ impl Driver {
                 Ok(runtime::container::create(rt, id, &opts)?)
             }
             Driver::Binary { path, root, .. } => {
-                name_cgroup(bundle, id)?;
+                let program = name_cgroup(bundle, id)?;
                 sys::process::prctl(libc::PR_SET_CHILD_SUBREAPER, 1)
                     .map_err(|e| Error::Invalid(format!("monitor: subreaper: {e}")))?;
                 // The init inherits the command's stdio (our pipes): its errors come through
@@ -116,6 +116,13 @@ impl Driver {
                     .filter_map(|v| v["msg"].as_str().map(String::from))
                     .next_back()
                     .unwrap_or_else(|| format!("failed ({out})"));
+                // Not every runtime names the program it could not run ("open executable:
+                // Permission denied", says crun): the error line should.
+                let msg = if msg.contains(&program) {
+                    msg
+                } else {
+                    format!("{program}: {msg}")
+                };
                 Err(Error::Invalid(format!("{} create: {msg}", path.display())))
             }
         }
@@ -210,18 +217,24 @@ fn cgroup_path(id: &str) -> String {
     format!("/{id}")
 }
 
-/// Set `linux.cgroupsPath` in the bundle's config.json (unless the config names one).
-fn name_cgroup(bundle: &Path, id: &str) -> Result<()> {
+/// Set `linux.cgroupsPath` in the bundle's config.json (unless the config names one); the
+/// program the container runs (args[0]).
+fn name_cgroup(bundle: &Path, id: &str) -> Result<String> {
     let cfg = bundle.join("config.json");
     let mut spec = super::spec::load(&cfg)?;
+    let program = spec["process"]["args"][0]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     if spec["linux"]["cgroupsPath"]
         .as_str()
         .is_some_and(|p| !p.is_empty())
     {
-        return Ok(());
+        return Ok(program);
     }
     spec["linux"]["cgroupsPath"] = serde_json::json!(cgroup_path(id));
-    super::spec::save(&cfg, &spec)
+    super::spec::save(&cfg, &spec)?;
+    Ok(program)
 }
 
 /// `exec`'s request (Docker's flags that map onto the runtime's).
