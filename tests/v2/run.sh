@@ -26,7 +26,8 @@
 # is where it runs): a static `coracle` and that test, plus the host's runc and crun with the
 # libraries ldd names. Containers run with --network none (the guest has no CNI plugins).
 #
-# Environment: V2_TIMEOUT (seconds for the guest, default 150, 300 with --systemd), V2_KEEP=1
+# Environment: V2_TIMEOUT (seconds for the guest, default 150, 300 with --systemd, 900 with
+# --engine), V2_KEEP=1
 # keeps the work files.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -69,7 +70,8 @@ busybox=$(command -v busybox || true)
 target_dir=${CARGO_TARGET_DIR:-$root/target}
 triple=x86_64-unknown-linux-gnu
 case $mode in
-systemd | engine) timeout_s=${V2_TIMEOUT:-300} ;;
+systemd) timeout_s=${V2_TIMEOUT:-300} ;;
+engine) timeout_s=${V2_TIMEOUT:-900} ;;
 *) timeout_s=${V2_TIMEOUT:-150} ;;
 esac
 # The binary under test: coracle-runtime, or the engine (`coracle`) for --engine.
