@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
-"""Engine benchmark: `coracle run --rm IMG true` vs `podman run --rm IMG true` (same image,
---network none), the monitor's memory, and 50 detached containers started then removed.
+"""Engine benchmark: `coracle run --rm IMG true` vs `podman run --rm IMG true` vs `docker run
+--rm IMG true` (same image, --network none), the monitor's memory, and 50 detached containers
+started then removed.
 
 Usage: bench/engine.py [--runs N] [--burst N] [--coracle PATH] [--json FILE]
-Needs root, busybox-static, podman (optional: its row is skipped without it). Everything lives
-under one temp dir (coracle's --root, podman's --root/--runroot and a containers.conf of its own)
-and is removed at the end. The image is a busybox rootfs imported by coracle, saved as a
-docker-archive and loaded into podman (so both run the same layers). Runs are interleaved.
-Podman runs with runc: its default crun refuses hybrid cgroups (this host; see MACHINE-NOTES).
-dockerd is not started here (bench/clients.sh starts one for the runtime comparison).
+Needs root, busybox-static; podman and dockerd are optional (their rows are skipped without
+them). Everything lives under one temp dir (coracle's --root, podman's --root/--runroot and a
+containers.conf of its own, a private dockerd's roots and socket: bench/dockerd.py) and is
+removed at the end; dockerd is stopped by its pid. The image is a busybox rootfs imported by
+coracle, saved as a docker-archive and loaded into podman and dockerd (so all run the same
+layers). Runs are interleaved. Podman runs with runc: its default crun refuses hybrid cgroups
+(this host; see MACHINE-NOTES); dockerd runs its default (runc, through containerd's shim).
 """
 import argparse, json, os, shutil, statistics, subprocess, sys, tempfile, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dockerd import Dockerd  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -73,26 +78,36 @@ def main():
     p = [podman, "--root", f"{work}/podman", "--runroot", f"{work}/podman-run",
          "--tmpdir", f"{work}/podman-tmp"] if podman else None
     result = {}
+    docker = None
     try:
         busybox_rootfs(f"{work}/rootfs")
         subprocess.run(c + ["import", f"{work}/rootfs", "bench:latest", "--cmd", "sh"], check=True,
                        stdout=subprocess.DEVNULL)
+        subprocess.run(c + ["save", "--format", "docker-archive", "-o", f"{work}/img.tar",
+                            "bench:latest"], check=True)
         if p:
             podman_conf(penv["CONTAINERS_CONF"])
-            subprocess.run(c + ["save", "--format", "docker-archive", "-o", f"{work}/img.tar",
-                                "bench:latest"], check=True)
             subprocess.run(p + ["load", "-i", f"{work}/img.tar"], check=True, env=penv,
                            stdout=subprocess.DEVNULL)
-        # One of each first: caches, the first network setup.
-        wall(c + ["run", "--rm", "--network", "none", "bench", "true"])
+        if shutil.which("dockerd"):
+            docker = Dockerd(work, "/coracle-bench-engine-docker")
+            subprocess.run(docker.argv("load", "--quiet", "-i", f"{work}/img.tar"), check=True,
+                           stdout=subprocess.DEVNULL)
+        true = ["run", "--rm", "--network", "none", "bench", "true"]
+        cases = [("coracle run --rm", c + true, None)]
         if p:
-            wall(p + ["run", "--rm", "--network", "none", "bench", "true"], penv)
-        rows = {"coracle run --rm": [], "podman run --rm": []}
-        for _ in range(a.runs):
-            rows["coracle run --rm"].append(wall(c + ["run", "--rm", "--network", "none", "bench", "true"]))
-            if p:
-                rows["podman run --rm"].append(
-                    wall(p + ["run", "--rm", "--network", "none", "bench", "true"], penv))
+            cases.append(("podman run --rm", p + true, penv))
+        if docker:
+            cases.append(("docker run --rm", docker.argv(*true), None))
+        # One of each first: caches, the first network setup.
+        for _, argv, env in cases:
+            wall(argv, env)
+        rows = {"coracle run --rm": [], "podman run --rm": [], "docker run --rm": []}
+        for i in range(a.runs):
+            # Interleaved, each round starting with the next one (no fixed order bias).
+            k = i % len(cases)
+            for name, argv, env in cases[k:] + cases[:k]:
+                rows[name].append(wall(argv, env))
         # The monitor of a running container.
         cid = subprocess.run(c + ["run", "-d", "--network", "none", "bench", "sleep", "1000"],
                              check=True, capture_output=True, text=True).stdout.strip()
@@ -119,18 +134,22 @@ def main():
         removed = time.perf_counter() - t0
         left = subprocess.run(c + ["ps", "-a", "-q"], check=True, capture_output=True,
                               text=True).stdout.split()
-        base = statistics.median(rows["podman run --rm"]) if rows["podman run --rm"] else None
-        print(f"| command | n | median | p90 | ratio to podman |")
-        print("|---|---|---|---|---|")
+        def median_of(name):
+            return statistics.median(rows[name]) if rows[name] else None
+        base, dbase = median_of("podman run --rm"), median_of("docker run --rm")
+        print("| command | n | median | p90 | ratio to podman | ratio to docker |")
+        print("|---|---|---|---|---|---|")
         for name, xs in rows.items():
             if not xs:
-                print(f"| {name} | 0 | (podman not installed) | | |")
+                print(f"| {name} | 0 | ({name.split()[0]} not installed) | | | |")
                 continue
             med = statistics.median(xs)
             p90 = sorted(xs)[int(0.9 * (len(xs) - 1))]
             ratio = f"×{med / base:.2f}" if base else "-"
+            dratio = f"×{med / dbase:.2f}" if dbase else "-"
             result[name] = {"median_ms": med * 1000, "p90_ms": p90 * 1000}
-            print(f"| {name} | {len(xs)} | {med * 1000:.1f} ms | {p90 * 1000:.1f} ms | {ratio} |")
+            print(f"| {name} | {len(xs)} | {med * 1000:.1f} ms | {p90 * 1000:.1f} ms | {ratio} "
+                  f"| {dratio} |")
         print(f"monitor of a quiet running container: VmRSS {mon['VmRSS_kib']} KiB "
               f"(RssAnon {mon['RssAnon_kib']}, RssFile {mon['RssFile_kib']}; target 1024); "
               f"right after start {mon['VmRSS_at_start_kib']} KiB")
@@ -142,6 +161,8 @@ def main():
             with open(a.json, "w") as f:
                 json.dump(result, f, indent=1)
     finally:
+        if docker:
+            docker.stop()
         ids = subprocess.run(c + ["ps", "-a", "-q"], capture_output=True, text=True).stdout.split()
         if ids:
             subprocess.run(c + ["rm", "-f"] + ids, stdout=subprocess.DEVNULL)

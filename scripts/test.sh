@@ -2,7 +2,8 @@
 # Format check, lints, every test of the workspace, then the cgroup v2 tests under QEMU
 # (tests/v2/run.sh) and the systemd cgroup driver tests with systemd as PID 1 under QEMU
 # (tests/v2/run.sh --systemd), and the AppArmor and SELinux label tests in the same guest
-# (tests/v2/run.sh --lsm, --selinux). Run as root: the integration tests start real containers.
+# (tests/v2/run.sh --lsm, --selinux), and the engine's core checks with the built-in runtime, runc
+# and crun on cgroup v2 (tests/v2/run.sh --engine). Run as root: the integration tests start real containers.
 # RUST_TEST_THREADS (default 4) bounds parallel tests on small machines.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,7 @@ if command -v qemu-system-x86_64 >/dev/null; then
   tests/v2/run.sh --systemd || status=1
   tests/v2/run.sh --lsm || status=1
   tests/v2/run.sh --selinux || status=1
+  tests/v2/run.sh --engine || status=1
 else
   echo "test.sh: SKIPPED the cgroup v2, systemd and LSM tests: qemu-system-x86_64 is not installed" \
     "(apt-get install qemu-system-x86 cpio)" >&2

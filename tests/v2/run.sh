@@ -6,7 +6,8 @@
 #
 # Installs nothing: needs qemu-system-x86_64, cpio, busybox (static), apt-get and dpkg-deb
 # (scripts/packages.txt). The kernel package is fetched once with `apt-get download` into
-# target/v2-kernel and reused (the unpacked kernel, and the modules the guest loads: loop.ko).
+# target/v2-kernel and reused (the unpacked kernel, and the modules the guest loads: loop.ko,
+# overlay.ko).
 #
 # `--systemd`: the systemd cgroup driver instead (bins/coracle-runtime/tests/systemd_cgroup.rs):
 # the same kernel and initramfs plus Debian's systemd (the host's /lib/systemd/systemd and
@@ -19,7 +20,14 @@
 # `--selinux`: the same tests' SELinux part, the kernel booted with SELinux (permissive) and
 # the minimal policy tests/v2/selinux/policy.conf, compiled here with checkpolicy.
 #
-# Environment: V2_TIMEOUT (seconds for the guest, default 150, 300 with --systemd), V2_KEEP=1
+# `--engine`: the engine's core checks (bins/coracle/tests/engine_runtimes.rs: run --rm exit codes
+# and output, -d + logs -f, exec, rm -f, stop, -m OOM, --restart on-failure:3, --pids-limit) for
+# each runtime the engine drives, built-in, runc and crun (crun refuses this hybrid host, so this
+# is where it runs): a static `coracle` and that test, plus the host's runc and crun with the
+# libraries ldd names. Containers run with --network none (the guest has no CNI plugins).
+#
+# Environment: V2_TIMEOUT (seconds for the guest, default 150, 300 with --systemd, 900 with
+# --engine), V2_KEEP=1
 # keeps the work files.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -35,8 +43,9 @@ case "${1:-}" in
 --systemd) mode=systemd test_name=systemd_cgroup ;;
 --lsm) mode=lsm test_name=lsm ;;
 --selinux) mode=selinux test_name=lsm ;;
+--engine) mode=engine test_name=engine_runtimes ;;
 "") ;;
-*) fail "unknown argument $1 (usage: tests/v2/run.sh [--systemd|--lsm|--selinux])" ;;
+*) fail "unknown argument $1 (usage: tests/v2/run.sh [--systemd|--lsm|--selinux|--engine])" ;;
 esac
 if [ "$mode" = selinux ]; then
   command -v checkpolicy >/dev/null || fail "checkpolicy is needed for --selinux (apt-get install checkpolicy)"
@@ -44,6 +53,11 @@ fi
 apparmor_parser=$(command -v apparmor_parser || echo /usr/sbin/apparmor_parser)
 if [ "$mode" = lsm ]; then
   [ -x "$apparmor_parser" ] || fail "apparmor_parser is needed for --lsm (apt-get install apparmor)"
+fi
+if [ "$mode" = engine ]; then
+  for r in runc crun; do
+    command -v "$r" >/dev/null || fail "$r is needed for --engine (apt-get install $r)"
+  done
 fi
 if [ "$mode" = systemd ]; then
   [ -x /lib/systemd/systemd ] && command -v systemctl >/dev/null ||
@@ -55,7 +69,14 @@ busybox=$(command -v busybox || true)
 
 target_dir=${CARGO_TARGET_DIR:-$root/target}
 triple=x86_64-unknown-linux-gnu
-if [ "$mode" = systemd ]; then timeout_s=${V2_TIMEOUT:-300}; else timeout_s=${V2_TIMEOUT:-150}; fi
+case $mode in
+systemd) timeout_s=${V2_TIMEOUT:-300} ;;
+engine) timeout_s=${V2_TIMEOUT:-900} ;;
+*) timeout_s=${V2_TIMEOUT:-150} ;;
+esac
+# The binary under test: coracle-runtime, or the engine (`coracle`) for --engine.
+package=coracle-runtime
+[ "$mode" = engine ] && package=coracle
 
 # --- the kernel: the linux-image-6.1.*-amd64 package that linux-image-amd64 depends on
 kcache=$target_dir/v2-kernel
@@ -64,16 +85,20 @@ pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
   sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-amd64\)$/\1/p' | head -n 1)
 [ -n "$pkg" ] || fail "apt-cache finds no kernel package behind linux-image-amd64 (apt-get update?)"
 vmlinux=$kcache/$pkg.vmlinux
-# Modules the guest loads with insmod (no modules.dep): loop, for the io.max test's block device.
+# Modules the guest loads with insmod (no modules.dep): loop, for the io.max test's block device;
+# overlay, for the engine's image rootfs (without it the engine copies the layers: slow under
+# TCG). `.wanted` in the cache names the set it was made for.
 modules=$kcache/$pkg.modules
-if [ ! -s "$vmlinux" ] || [ ! -d "$modules" ]; then
+wanted="loop overlay"
+if [ ! -s "$vmlinux" ] || [ "$(cat "$modules/.wanted" 2>/dev/null)" != "$wanted" ]; then
   echo "v2: fetching $pkg into $kcache"
   rm -rf "$kcache/unpack" "$kcache"/*.deb "$modules"
   # (apt warns that it downloads as root here: _apt cannot write to target/; harmless.)
   (cd "$kcache" && apt-get download -q "$pkg")
   mkdir -p "$kcache/unpack" "$modules.tmp"
   dpkg-deb --fsys-tarfile "$kcache"/"$pkg"_*.deb |
-    tar -x -C "$kcache/unpack" --wildcards ./boot '*/kernel/drivers/block/loop.ko*' ||
+    tar -x -C "$kcache/unpack" --wildcards ./boot '*/kernel/drivers/block/loop.ko*' \
+      '*/kernel/fs/overlayfs/overlay.ko*' ||
     [ -d "$kcache/unpack/boot" ] # (a package with loop built in has no loop.ko: tar says so)
   # vmlinuz is a boot stub followed by the compressed kernel: find the xz stream and unpack it, so
   # QEMU boots the ELF directly (PVH entry: no firmware, no decompression under emulation).
@@ -97,17 +122,18 @@ PY
     *) echo "v2: warning: cannot decompress $name; the guest goes without it" ;;
     esac
   done
+  echo "$wanted" >"$modules.tmp/.wanted"
   mv "$vmlinux.tmp" "$vmlinux"
   mv "$modules.tmp" "$modules"
   rm -rf "$kcache/unpack" "$kcache"/*.deb
 fi
 
-# --- static binaries: coracle-runtime and the cgroup_v2 test (the explicit --target keeps build
-# scripts and proc-macros dynamic)
-echo "$mode: building static coracle-runtime and the $test_name test"
+# --- static binaries: coracle-runtime (or coracle) and the test (the explicit --target keeps
+# build scripts and proc-macros dynamic)
+echo "$mode: building static $package and the $test_name test"
 build_json=$(RUSTFLAGS="-C target-feature=+crt-static" cargo test -q --no-run \
-  --message-format=json-render-diagnostics --target "$triple" -p coracle-runtime --test "$test_name")
-read -r runtime_bin test_bin < <(TEST_NAME=$test_name python3 -c '
+  --message-format=json-render-diagnostics --target "$triple" -p "$package" --test "$test_name")
+read -r runtime_bin test_bin < <(TEST_NAME=$test_name PACKAGE=$package python3 -c '
 import json, os, sys
 found = {}
 for line in sys.stdin:
@@ -115,13 +141,13 @@ for line in sys.stdin:
     if m.get("reason") != "compiler-artifact" or not m.get("executable"):
         continue
     t = m["target"]
-    if t["name"] == "coracle-runtime" and "bin" in t["kind"]:
+    if t["name"] == os.environ["PACKAGE"] and "bin" in t["kind"]:
         found["bin"] = m["executable"]
     if t["name"] == os.environ["TEST_NAME"] and m["profile"]["test"]:
         found["test"] = m["executable"]
 print(found.get("bin", ""), found.get("test", ""))
 ' <<<"$build_json")
-[ -n "$runtime_bin" ] && [ -n "$test_bin" ] || fail "cargo named no coracle-runtime or $test_name executable"
+[ -n "$runtime_bin" ] && [ -n "$test_bin" ] || fail "cargo named no $package or $test_name executable"
 
 # --- the initramfs: busybox, the two binaries, the modules, /init
 work=$target_dir/v2-run
@@ -130,7 +156,7 @@ rm -rf "$work"
 mkdir -p "$work/initramfs/bin" "$work/initramfs/etc" "$work/initramfs/lib/modules"
 cp "$busybox" "$work/initramfs/bin/busybox"
 cp -r "$modules"/. "$work/initramfs/lib/modules/"
-strip -o "$work/initramfs/bin/coracle-runtime" "$runtime_bin"
+strip -o "$work/initramfs/bin/$package" "$runtime_bin"
 strip -o "$work/initramfs/bin/$test_name" "$test_bin"
 append="console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init"
 if [ "$mode" = systemd ]; then
@@ -149,6 +175,23 @@ if [ "$mode" = systemd ]; then
   append="$append systemd.unit=coracle-tests.service systemd.show_status=0"
 else
   install -m 0755 tests/v2/init "$work/initramfs/init"
+fi
+if [ "$mode" = engine ]; then
+  # runc and crun in /bin, every library ldd names at its own path (and the loader in /lib64);
+  # V2_ALL=1 makes /init run every test of the binary, not only the ignored ones.
+  ir=$work/initramfs
+  for r in runc crun; do
+    cp -L "$(command -v "$r")" "$ir/bin/$r"
+  done
+  # --network none still brings up lo through the CNI loopback plugin.
+  loopback=/usr/lib/cni/loopback
+  [ -x "$loopback" ] || fail "$loopback is needed for --engine (apt-get install containernetworking-plugins)"
+  install -D -m 0755 "$loopback" "$ir$loopback"
+  for lib in $(ldd "$(command -v runc)" "$(command -v crun)" "$loopback" | grep -o '/[^ ]*\.so[^ ]*' | sort -u); do
+    mkdir -p "$ir$(dirname "$lib")"
+    cp -L "$lib" "$ir$lib"
+  done
+  append="$append V2_TESTS=engine_runtimes V2_ALL=1"
 fi
 if [ "$mode" = lsm ]; then
   # apparmor_parser and its libraries side by side in /lib/lsm (tests/v2/lsm/setup starts it

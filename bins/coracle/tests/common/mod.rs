@@ -35,7 +35,7 @@ impl Env {
     }
 
     pub fn cmd<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_coracle"));
+        let mut c = Command::new(coracle_bin());
         // The test's own (empty) config file, never the host's /etc/coracle/coracle.toml.
         c.env("CORACLE_CONFIG", self.path(EMPTY_CONFIG));
         c.arg("--root").arg(self.root()).args(args);
@@ -110,6 +110,15 @@ impl Env {
         ]);
         rootfs
     }
+}
+
+/// The `coracle` under test: the one cargo built, or `$CORACLE_TEST_ENGINE` (a static copy
+/// in the cgroup v2 guest of `tests/v2/run.sh --engine`, where cargo's path does not exist).
+pub fn coracle_bin() -> PathBuf {
+    std::env::var_os("CORACLE_TEST_ENGINE").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_coracle")),
+        PathBuf::from,
+    )
 }
 
 /// Whatever a failed test left mounted under its dir (bundles) is detached, so the temp dir

@@ -90,6 +90,11 @@ pub fn assert_gone(env: &Env, id: &str) {
             h.path().display()
         );
     }
+    // A pure cgroup v2 host has one hierarchy, /sys/fs/cgroup itself.
+    assert!(
+        !Path::new("/sys/fs/cgroup").join(id).exists(),
+        "cgroup /sys/fs/cgroup/{id} left"
+    );
 }
 
 /// No container of this store is left at all (records, mounts under the root, netns).

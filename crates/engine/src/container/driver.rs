@@ -5,6 +5,12 @@
 //! With a binary, the container's init is the child of the runtime's `create` process, which
 //! exits; the monitor is a child subreaper (PR_SET_CHILD_SUBREAPER, kept across its re-exec),
 //! so the init is reparented to it and it still reaps it and gets its exit code.
+//!
+//! The engine names the cgroup a binary puts the container in (`linux.cgroupsPath` = `/<id>`,
+//! the runtime crate's own default), so that every runtime's container is at the same place
+//! on every host layout: the monitor reads its OOM kills there (see [`Driver::oom_killed`])
+//! and a leftover is where one looks. Left to itself runc would pick a path below the
+//! caller's own cgroup and crun `/<id>`.
 
 use super::{Engine, Error, Result};
 use std::path::{Path, PathBuf};
@@ -12,7 +18,12 @@ use std::process::Command;
 
 pub enum Driver {
     InProcess(runtime::container::Runtime),
-    Binary { path: PathBuf, root: PathBuf },
+    Binary {
+        path: PathBuf,
+        root: PathBuf,
+        /// `ROOT/containers`: a container's bundle is `ID/bundle` there.
+        containers: PathBuf,
+    },
 }
 
 impl Driver {
@@ -23,6 +34,7 @@ impl Driver {
             Some(p) => Driver::Binary {
                 path: PathBuf::from(p),
                 root: engine.root.join("runtime-external"),
+                containers: engine.containers_dir(),
             },
         }
     }
@@ -68,7 +80,8 @@ impl Driver {
                 };
                 Ok(runtime::container::create(rt, id, &opts)?)
             }
-            Driver::Binary { path, root } => {
+            Driver::Binary { path, root, .. } => {
+                let program = name_cgroup(bundle, id)?;
                 sys::process::prctl(libc::PR_SET_CHILD_SUBREAPER, 1)
                     .map_err(|e| Error::Invalid(format!("monitor: subreaper: {e}")))?;
                 // The init inherits the command's stdio (our pipes): its errors come through
@@ -103,15 +116,39 @@ impl Driver {
                     .filter_map(|v| v["msg"].as_str().map(String::from))
                     .next_back()
                     .unwrap_or_else(|| format!("failed ({out})"));
+                // Not every runtime names the program it could not run ("open executable:
+                // Permission denied", says crun): the error line should.
+                let msg = if msg.contains(&program) {
+                    msg
+                } else {
+                    format!("{program}: {msg}")
+                };
                 Err(Error::Invalid(format!("{} create: {msg}", path.display())))
             }
         }
     }
 
+    /// Whether the kernel OOM-killed a process of the container's cgroup (read after the
+    /// exit, before [`Driver::delete`] removes the cgroup): the v1 memory controller's
+    /// `oom_kill` count, else cgroup2's `memory.events`.
+    pub fn oom_killed(&self, id: &str) -> bool {
+        let cgroup = match self {
+            Driver::InProcess(rt) => runtime::state::ContainerDir::peek(&rt.root, id)
+                .and_then(|d| d.load())
+                .ok()
+                .and_then(|s| s.cgroup()),
+            Driver::Binary { .. } => Some(cgroups::Cgroup::open(&cgroup_path(id))),
+        };
+        cgroup
+            .and_then(|cg| cg.oom_watch().ok().flatten())
+            .and_then(|w| w.kills().ok())
+            .is_some_and(|k| k > 0)
+    }
+
     pub fn start(&self, id: &str) -> Result<()> {
         match self {
             Driver::InProcess(rt) => Ok(runtime::container::start(rt, id)?),
-            Driver::Binary { path, root } => {
+            Driver::Binary { path, root, .. } => {
                 let mut c = Driver::cmd(path, root);
                 c.args(["start", id]);
                 Driver::run(c, "start").map(drop)
@@ -126,7 +163,7 @@ impl Driver {
                 let dir = runtime::state::ContainerDir::peek(&rt.root, id)?;
                 Ok(dir.load()?.pid)
             }
-            Driver::Binary { path, root } => {
+            Driver::Binary { path, root, .. } => {
                 let mut c = Driver::cmd(path, root);
                 c.args(["state", id]);
                 let out = Driver::run(c, "state")?;
@@ -143,7 +180,7 @@ impl Driver {
     pub fn kill(&self, id: &str, sig: i32, all: bool) -> Result<()> {
         match self {
             Driver::InProcess(rt) => Ok(runtime::container::kill(rt, id, sig, all)?),
-            Driver::Binary { path, root } => {
+            Driver::Binary { path, root, .. } => {
                 let mut c = Driver::cmd(path, root);
                 c.arg("kill");
                 if all {
@@ -162,7 +199,7 @@ impl Driver {
                 Err(runtime::Error::NotFound(_)) => Ok(()),
                 r => Ok(r?),
             },
-            Driver::Binary { path, root } => {
+            Driver::Binary { path, root, .. } => {
                 let mut c = Driver::cmd(path, root);
                 c.args(["delete", "--force", id]);
                 match Driver::run(c, "delete") {
@@ -173,6 +210,31 @@ impl Driver {
             }
         }
     }
+}
+
+/// The cgroup path the engine gives a binary runtime's container.
+fn cgroup_path(id: &str) -> String {
+    format!("/{id}")
+}
+
+/// Set `linux.cgroupsPath` in the bundle's config.json (unless the config names one); the
+/// program the container runs (args[0]).
+fn name_cgroup(bundle: &Path, id: &str) -> Result<String> {
+    let cfg = bundle.join("config.json");
+    let mut spec = super::spec::load(&cfg)?;
+    let program = spec["process"]["args"][0]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    if spec["linux"]["cgroupsPath"]
+        .as_str()
+        .is_some_and(|p| !p.is_empty())
+    {
+        return Ok(program);
+    }
+    spec["linux"]["cgroupsPath"] = serde_json::json!(cgroup_path(id));
+    super::spec::save(&cfg, &spec)?;
+    Ok(program)
 }
 
 /// `exec`'s request (Docker's flags that map onto the runtime's).
@@ -211,26 +273,28 @@ impl Driver {
                 };
                 Ok(runtime::container::exec(rt, id, &opts)?)
             }
-            Driver::Binary { path, root } => {
+            Driver::Binary {
+                path,
+                root,
+                containers,
+            } => {
+                // A whole process object (see exec_process), in the container's directory
+                // until the runtime has read it.
+                let bundle = containers.join(id).join("bundle");
+                let process = super::exec_process::build(&bundle, e)?;
+                let file = containers
+                    .join(id)
+                    .join(format!("exec-{}.json", std::process::id()));
+                std::fs::write(&file, process.to_string()).map_err(super::io_err(&file))?;
                 let mut c = Driver::cmd(path, root);
-                c.arg("exec");
-                if e.tty {
-                    c.arg("-t");
-                }
+                c.arg("exec").arg("--process").arg(&file);
                 if e.detach {
-                    c.arg("-d");
+                    c.arg("--detach");
                 }
-                for kv in &e.env {
-                    c.args(["-e", kv]);
-                }
-                if let Some(u) = &e.user {
-                    c.args(["-u", u]);
-                }
-                if let Some(w) = &e.cwd {
-                    c.args(["--cwd", w]);
-                }
-                c.arg(id).args(&e.args);
-                let st = c.status().map_err(|err| {
+                c.arg(id);
+                let st = c.status();
+                let _ = std::fs::remove_file(&file);
+                let st = st.map_err(|err| {
                     Error::Invalid(format!("--runtime {}: {err}", path.display()))
                 })?;
                 Ok(st.code().unwrap_or(super::EXIT_ENGINE))
@@ -244,7 +308,7 @@ impl Driver {
     pub fn pids(&self, id: &str) -> Result<Vec<i32>> {
         match self {
             Driver::InProcess(rt) => Ok(runtime::container::ps_pids(rt, id)?),
-            Driver::Binary { path, root } => {
+            Driver::Binary { path, root, .. } => {
                 let mut c = Driver::cmd(path, root);
                 c.args(["ps", "--format", "json", id]);
                 let out = Driver::run(c, "ps")?;
@@ -261,7 +325,7 @@ impl Driver {
     pub fn stats(&self, id: &str) -> Result<serde_json::Value> {
         let line = match self {
             Driver::InProcess(rt) => runtime::container::events_stats(rt, id)?,
-            Driver::Binary { path, root } => {
+            Driver::Binary { path, root, .. } => {
                 let mut c = Driver::cmd(path, root);
                 c.args(["events", "--stats", id]);
                 Driver::run(c, "events --stats")?

@@ -8,6 +8,7 @@
 //! - [`monitor`]: the per-container process that is the container's parent.
 //! - [`ops`]: create, start, stop, kill, rm, wait.
 //! - [`driver`]: the runtime crate in process, or a runc-compatible binary.
+//! - [`exec_process`]: the process object `exec` hands a binary.
 //! - [`restart`]: the `--restart` policies.
 //! - [`volumes`]: named and anonymous volumes.
 //! - [`mounts`]: a container's binds and volumes, resolved at create (image VOLUME paths too).
@@ -15,6 +16,7 @@
 
 pub mod copy_up;
 pub mod driver;
+pub mod exec_process;
 pub mod id;
 pub mod logs;
 pub mod monitor;

@@ -674,17 +674,14 @@ fn wait_quietly(fds: &[std::os::fd::BorrowedFd<'_>], quiet: &mut bool) -> Option
 /// After the exit: OOM kills from the cgroup, the runtime container and networks gone, the
 /// record updated (or the whole container removed with `--rm`).
 fn finish(engine: &Engine, id: &str, code: i32, auto_remove: bool) -> Result<()> {
-    let rt = engine.runtime();
-    let oom = runtime::state::ContainerDir::peek(&rt.root, id)
-        .and_then(|d| d.load())
-        .ok()
-        .and_then(|s| s.cgroup())
-        .and_then(|cg| cg.oom_watch().ok().flatten())
-        .and_then(|w| w.kills().ok())
-        .is_some_and(|k| k > 0);
+    let mut oom = false;
     let mut problems = vec![];
     let deleted = match record::load(engine, id) {
-        Ok(rec) => engine.driver(&rec).delete(id),
+        Ok(rec) => {
+            let rt = engine.driver(&rec);
+            oom = rt.oom_killed(id);
+            rt.delete(id)
+        }
         Err(e) => Err(e),
     };
     if let Err(e) = deleted {
