@@ -137,6 +137,18 @@ fn cap_drop_and_cap_add_change_the_capability_sets() {
     assert_eq!(changed & 1, 0);
     assert_eq!(changed & (1 << 12), 1 << 12);
     assert_eq!(caps(&["--cap-drop", "ALL"]), 0);
+    // ALL: every capability we hold (this sandbox's bounding set may lack some).
+    let ours = std::fs::read_to_string("/proc/self/status").unwrap();
+    let bounding = ours
+        .lines()
+        .find_map(|l| l.strip_prefix("CapBnd:"))
+        .map(|h| u64::from_str_radix(h.trim(), 16).unwrap())
+        .unwrap();
+    assert_eq!(caps(&["--cap-add", "ALL"]), bounding);
+    assert_eq!(
+        caps(&["--cap-drop", "ALL", "--cap-add", "NET_ADMIN"]),
+        1 << 12
+    );
 }
 
 #[test]

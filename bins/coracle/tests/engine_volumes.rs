@@ -373,11 +373,6 @@ fn bad_volume_specs_are_one_error_line_exit_125_and_leave_nothing() {
             vec!["--mount", "type=bind,src=/tmp,dst=/x,volume-nocopy"],
             "volume-nocopy",
         ),
-        // Fails after the volumes were made: they go again.
-        (
-            vec!["-v", "/anon", "-v", "newvol:/n", "--cap-add", "ALL"],
-            "--cap-add ALL",
-        ),
     ];
     for (flags, what) in cases {
         let mut args = vec!["run", "--rm", "--network", "none"];

@@ -163,6 +163,20 @@ fn capabilities() -> Vec<String> {
     caps.iter().map(|c| c.to_string()).collect()
 }
 
+/// The capabilities this process can give a container: the kernel's, less any missing from our
+/// bounding set (a sandbox or a parent runtime may have dropped some; asking for those would
+/// fail the start). An engine's `--cap-add ALL`.
+pub fn grantable_capabilities() -> Vec<String> {
+    let bounding = caps::read(None, caps::CapSet::Bounding).unwrap_or_default();
+    capabilities()
+        .into_iter()
+        .filter(|name| {
+            name.parse::<caps::Capability>()
+                .is_ok_and(|c| bounding.contains(&c))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -118,13 +118,16 @@ fn capabilities(req: &Request) -> Result<Value> {
     }
     for c in &req.cap_add {
         let name = cap_name(c)?;
-        if name == "ALL" {
-            return Err(Error::Invalid(
-                "--cap-add ALL: not supported yet (name each capability)".into(),
-            ));
-        }
-        if !caps.contains(&name) {
-            caps.push(name);
+        // Every capability we hold ourselves: one the sandbox took from us could not be given.
+        let names = if name == "ALL" {
+            runtime::features::grantable_capabilities()
+        } else {
+            vec![name]
+        };
+        for name in names {
+            if !caps.contains(&name) {
+                caps.push(name);
+            }
         }
     }
     Ok(json!({ "bounding": caps, "effective": caps, "permitted": caps }))
