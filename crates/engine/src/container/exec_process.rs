@@ -50,14 +50,8 @@ pub fn build(bundle: &Path, e: &Exec) -> Result<Value> {
 
 /// `-u UID[:GID]`, numbers only (what the runtimes take).
 fn parse_user(u: &str) -> Result<(u32, Option<u32>)> {
-    let bad = || Error::Invalid(format!("-u {u:?}: expected UID[:GID] (numbers)"));
-    let (uid, gid) = match u.split_once(':') {
-        Some((a, b)) => (a, Some(b)),
-        None => (u, None),
-    };
-    let uid = uid.parse().map_err(|_| bad())?;
-    let gid = gid.map(|g| g.parse().map_err(|_| bad())).transpose()?;
-    Ok((uid, gid))
+    runtime::container::parse_uid_gid(u)
+        .ok_or_else(|| Error::Invalid(format!("-u {u:?}: expected UID[:GID] (numbers)")))
 }
 
 #[cfg(test)]

@@ -299,14 +299,22 @@ fn lsm_flags(p: &mut Process, o: &ExecOptions) -> Result<()> {
 
 /// `-u UID[:GID]`, numbers only (as runc).
 fn parse_user(u: &str) -> Result<(u32, Option<u32>)> {
-    let bad = || Error::msg(format!("--user {u:?}: expected UID[:GID] (numbers)"));
+    parse_uid_gid(u)
+        .ok_or_else(|| Error::msg(format!("--user {u:?}: expected UID[:GID] (numbers)")))
+}
+
+/// `UID[:GID]` in numbers, as exec's `--user` takes it (None: not that).
+pub fn parse_uid_gid(u: &str) -> Option<(u32, Option<u32>)> {
     let (uid, gid) = match u.split_once(':') {
         Some((a, b)) => (a, Some(b)),
         None => (u, None),
     };
-    let uid = uid.parse().map_err(|_| bad())?;
-    let gid = gid.map(|g| g.parse().map_err(|_| bad())).transpose()?;
-    Ok((uid, gid))
+    let uid = uid.parse().ok()?;
+    let gid = match gid {
+        Some(g) => Some(g.parse().ok()?),
+        None => None,
+    };
+    Some((uid, gid))
 }
 
 /// `--cap CAP`: added to the bounding, effective, permitted, inheritable and ambient sets.
