@@ -2,45 +2,33 @@
 //! the container's own process in its bundle, as containerd does. Bare flags mean different
 //! things to different runtimes (crun's `exec -e K=V` *replaces* the environment, so PATH is
 //! gone; runc's adds to it); a whole process object means the same to all of them, and the
-//! same as the runtime crate's exec: the bundle's process (env, capabilities, rlimits, user,
-//! cwd, no_new_privs) with the request over it.
+//! same as the runtime crate's exec, whose builder makes it: the bundle's process (env,
+//! capabilities, rlimits, user, cwd, no_new_privs) with the request over it.
 
 use super::driver::Exec;
 use super::{Error, Result};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::path::Path;
 
 /// The process for `e` from `bundle`/config.json: args and terminal from the request, `-e`
 /// replacing a variable of the same name, `-w` the cwd, `-u UID[:GID]` the ids (without
 /// `:GID` the bundle's gid stays, as the runtime crate and runc do).
 pub fn build(bundle: &Path, e: &Exec) -> Result<Value> {
-    let spec = super::spec::load(&bundle.join("config.json"))?;
-    let mut p = spec["process"].clone();
-    if !p.is_object() {
-        return Err(Error::Invalid(format!(
-            "{}: the container has no process",
-            bundle.join("config.json").display()
-        )));
-    }
-    p["args"] = json!(e.args);
-    p["terminal"] = json!(e.tty);
-    let mut env: Vec<String> = serde_json::from_value(p["env"].clone()).unwrap_or_default();
-    for kv in &e.env {
-        let key = kv.split('=').next().unwrap_or(kv);
-        env.retain(|v| v.split('=').next() != Some(key));
-        env.push(kv.clone());
-    }
-    p["env"] = json!(env);
-    if let Some(cwd) = &e.cwd {
-        p["cwd"] = json!(cwd);
-    }
     if let Some(u) = &e.user {
-        let (uid, gid) = parse_user(u)?;
-        p["user"]["uid"] = json!(uid);
-        if let Some(gid) = gid {
-            p["user"]["gid"] = json!(gid);
-        }
+        // Checked here so the error names the engine's flag.
+        runtime::container::parse_uid_gid(u)
+            .ok_or_else(|| Error::Invalid(format!("-u {u:?}: expected UID[:GID] (numbers)")))?;
     }
+    let opts = runtime::container::ExecOptions {
+        args: e.args.clone(),
+        tty: e.tty,
+        env: e.env.clone(),
+        user: e.user.clone(),
+        cwd: e.cwd.clone(),
+        ..Default::default()
+    };
+    let process = runtime::container::process_from_flags(bundle, &opts)?;
+    let mut p = serde_json::to_value(process).map_err(|err| Error::Invalid(err.to_string()))?;
     // The size of the init's terminal is not this one's.
     if let Some(o) = p.as_object_mut() {
         o.remove("consoleSize");
@@ -48,20 +36,16 @@ pub fn build(bundle: &Path, e: &Exec) -> Result<Value> {
     Ok(p)
 }
 
-/// `-u UID[:GID]`, numbers only (what the runtimes take).
-fn parse_user(u: &str) -> Result<(u32, Option<u32>)> {
-    runtime::container::parse_uid_gid(u)
-        .ok_or_else(|| Error::Invalid(format!("-u {u:?}: expected UID[:GID] (numbers)")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn bundle(process: Value) -> tempfile::TempDir {
         let d = tempfile::tempdir().unwrap();
-        let spec = json!({ "ociVersion": "1.0.2", "process": process });
+        let spec = json!({ "ociVersion": "1.0.2", "root": {"path": "rootfs"}, "process": process });
         std::fs::write(d.path().join("config.json"), spec.to_string()).unwrap();
+        std::fs::create_dir(d.path().join("rootfs")).unwrap();
         d
     }
 

@@ -228,8 +228,9 @@ fn container_seccomp(bundle: &std::path::Path) -> Result<Option<crate::security:
     })
 }
 
-/// The bundle's process with the command line over it, as runc builds it.
-fn process_from_flags(bundle: &std::path::Path, o: &ExecOptions) -> Result<Process> {
+/// The bundle's process with the command line over it, as runc builds it (also what an engine
+/// hands another runtime as `exec --process FILE`).
+pub fn process_from_flags(bundle: &std::path::Path, o: &ExecOptions) -> Result<Process> {
     if o.args.is_empty() {
         return Err(Error::msg(
             "exec: no command given (pass ARGS after the container id, or --process FILE)",
@@ -263,7 +264,7 @@ fn process_from_flags(bundle: &std::path::Path, o: &ExecOptions) -> Result<Proce
         }
     }
     // With no capabilities in the bundle the process keeps all of root's: nothing to add.
-    if let Some(caps) = p.capabilities().clone() {
+    if let Some(caps) = p.capabilities().clone().filter(|_| !o.caps.is_empty()) {
         p.set_capabilities(Some(add_caps(caps, &o.caps)?));
     }
     if o.no_new_privs {

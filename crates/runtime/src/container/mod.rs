@@ -18,7 +18,7 @@ mod update;
 pub use create::{create, CreateOptions};
 pub use delete::delete;
 pub use events::{events, events_stats, parse_interval, stats_json};
-pub use exec::{exec, parse_uid_gid, ExecOptions};
+pub use exec::{exec, parse_uid_gid, process_from_flags, ExecOptions};
 pub use kill::{kill, parse_signal};
 pub use list::{list, state};
 pub use pause::{pause, resume};
