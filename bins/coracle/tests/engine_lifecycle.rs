@@ -256,11 +256,7 @@ fn the_monitor_is_the_containers_parent_and_stays_small() {
         .to_string();
     let pid = inspect(&env, &id)["State"]["Pid"].as_i64().unwrap();
     assert!(pid > 0);
-    let monitor = status_kb(pid, "PPid:") as i64;
-    let cmdline = std::fs::read(format!("/proc/{monitor}/cmdline")).unwrap();
-    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-    assert!(cmdline.contains("__relay"), "{cmdline}");
-    assert!(cmdline.contains(&id), "{cmdline}");
+    let monitor = relaying_monitor(pid, &id);
     let rss = status_kb(monitor, "VmRSS:");
     let anon = status_kb(monitor, "RssAnon:");
     eprintln!("monitor {monitor}: VmRSS {rss} kB, RssAnon {anon} kB");

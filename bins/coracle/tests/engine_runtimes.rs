@@ -141,18 +141,6 @@ fn processes_naming(what: &str) -> Vec<String> {
     found
 }
 
-/// The parent pid of `pid` (/proc/PID/status).
-fn ppid(pid: i64) -> i64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("PPid:"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap()
-}
-
 /// `run --rm`: the container's exit code (0, 3), its stdout and stderr apart; 127 for a
 /// missing command, 126 for a file that cannot be executed, each one error line; nothing left.
 fn exit_codes_and_output(rt: Runtime) {
@@ -212,13 +200,7 @@ fn exec_and_rm_force(rt: Runtime) {
     let id = c.detached(&["--hostname", "exhost", IMAGE, "sleep", "600"]);
     let pid = inspect(&c.env, &id)["State"]["Pid"].as_i64().unwrap();
     assert!(pid > 0);
-    let parent = std::fs::read(format!("/proc/{}/cmdline", ppid(pid))).unwrap();
-    let parent = String::from_utf8_lossy(&parent).replace('\0', " ");
-    // (`__monitor`, re-exec'd as `__relay` once the container runs: same process.)
-    assert!(
-        (parent.contains("__relay") || parent.contains("__monitor")) && parent.contains(&id),
-        "the init's parent is not its monitor: {parent}"
-    );
+    relaying_monitor(pid, &id);
     let out = c.env.output(&[
         "exec",
         "-e",

@@ -148,6 +148,29 @@ pub fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
+/// The pid of the container's monitor, the parent of its init `pid`, once it relays: the
+/// monitor answers `run -d` and then re-execs itself as `__relay ID`, and while that exec is
+/// under way its /proc cmdline reads empty (or still `__monitor`).
+pub fn relaying_monitor(pid: i64, id: &str) -> i64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let ppid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("PPid:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let cmdline = || {
+        let c = std::fs::read(format!("/proc/{ppid}/cmdline")).unwrap_or_default();
+        String::from_utf8_lossy(&c).replace('\0', " ")
+    };
+    wait_until("the monitor's exec as __relay", || {
+        let c = cmdline();
+        c.contains("__relay") && c.contains(id)
+    });
+    ppid
+}
+
 /// The container's log so far (`logs`, stdout only).
 pub fn logs(env: &Env, name: &str) -> String {
     env.ok(&["logs", name])
