@@ -183,11 +183,8 @@ if [ "$mode" = engine ]; then
   for r in runc crun; do
     cp -L "$(command -v "$r")" "$ir/bin/$r"
   done
-  # --network none still brings up lo through the CNI loopback plugin.
-  loopback=/usr/lib/cni/loopback
-  [ -x "$loopback" ] || fail "$loopback is needed for --engine (apt-get install containernetworking-plugins)"
-  install -D -m 0755 "$loopback" "$ir$loopback"
-  for lib in $(ldd "$(command -v runc)" "$(command -v crun)" "$loopback" | grep -o '/[^ ]*\.so[^ ]*' | sort -u); do
+  # No CNI plugin: --network none needs none (the engine brings lo up itself).
+  for lib in $(ldd "$(command -v runc)" "$(command -v crun)" | grep -o '/[^ ]*\.so[^ ]*' | sort -u); do
     mkdir -p "$ir$(dirname "$lib")"
     cp -L "$lib" "$ir$lib"
   done

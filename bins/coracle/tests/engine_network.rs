@@ -145,7 +145,7 @@ fn published_port_answers_and_peers_reach_each_other_by_name() {
 }
 
 #[test]
-fn host_network_is_the_hosts_and_none_has_only_loopback() {
+fn host_network_is_the_hosts_and_none_has_only_a_working_loopback() {
     let env = env();
     let host_ns = std::fs::read_link("/proc/self/ns/net").unwrap();
     let host_ns = host_ns.to_string_lossy().into_owned();
@@ -179,12 +179,15 @@ fn host_network_is_the_hosts_and_none_has_only_loopback() {
         IMAGE,
         "sh",
         "-c",
-        "readlink /proc/self/ns/net; ls /sys/class/net; cat /etc/hostname",
+        // lo is up: a server on 127.0.0.1 answers (polled: httpd binds after it forks).
+        "readlink /proc/self/ns/net; ls /sys/class/net; cat /etc/hostname; \
+         echo local > /tmp/i; httpd -p 127.0.0.1:8080 -h /tmp; \
+         for i in $(seq 100); do wget -qO- http://127.0.0.1:8080/i && exit; sleep 0.1; done; exit 9",
     ]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let text = stdout(&out);
     let lines: Vec<&str> = text.lines().collect();
     assert_ne!(lines[0], host_ns);
-    assert_eq!(&lines[1..], ["lo", "isolated"]);
+    assert_eq!(&lines[1..], ["lo", "isolated", "local"]);
     assert_store_empty(&env);
 }

@@ -565,23 +565,37 @@ fn create_ls_inspect_and_bad_input() {
     env.nets.remove(&net).unwrap();
 }
 
+/// `none`: a namespace of its own with only `lo`, up, 127.0.0.1 on it; brought up by the engine
+/// itself, so it works with no CNI plugin installed (an empty plugin path here).
 #[test]
-fn none_network_has_only_loopback_up() {
+fn none_network_has_only_loopback_up_without_plugins() {
     let env = Env::new();
+    let mut cfg = env.nets.config().clone();
+    let empty = env.dir.join("no-plugins");
+    std::fs::create_dir_all(&empty).unwrap();
+    cfg.cni_path = vec![empty];
+    let nets = Networks::new(cfg);
     let id = unique("none");
-    let att = env.nets.attach(&req(&id, &["none".into()], &[])).unwrap();
+    let att = nets.attach(&req(&id, &["none".into()], &[])).unwrap();
     let ns = att.netns_path.clone().unwrap();
     assert!(att.ips.is_empty());
-    let out = Command::new("nsenter")
-        .arg(format!("--net={}", ns.display()))
-        .args(["ip", "-o", "link"])
-        .output()
-        .unwrap();
-    let links = String::from_utf8_lossy(&out.stdout);
+    let ip = |args: &[&str]| {
+        let out = Command::new("nsenter")
+            .arg(format!("--net={}", ns.display()))
+            .arg("ip")
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let links = ip(&["-o", "link"]);
     assert_eq!(links.lines().count(), 1, "{links}");
-    assert!(links.contains("lo:") && links.contains("UP"), "{links}");
-    env.nets.detach(&id).unwrap();
+    assert!(links.contains("lo:") && links.contains(",UP"), "{links}");
+    let addrs = ip(&["-o", "-4", "addr", "show", "lo"]);
+    assert!(addrs.contains("inet 127.0.0.1/8"), "{addrs}");
+    nets.detach(&id).unwrap();
     assert!(!ns.exists());
+    assert!(!nets.config().run_dir.join("net").join(&id).exists());
 }
 
 #[test]
@@ -622,7 +636,7 @@ fn missing_plugin_binaries_are_one_error_and_leave_nothing() {
     assert_eq!(
         err,
         format!(
-            "network loopback: plugin loopback: plugin binary not found in {} (install containernetworking-plugins)",
+            "network {net}: plugin bridge: plugin binary not found in {} (install containernetworking-plugins)",
             empty.display()
         )
     );

@@ -7,6 +7,7 @@ pub mod bpf;
 pub mod fd;
 pub mod mem;
 pub mod mount;
+pub mod net;
 pub mod process;
 pub mod seccomp;
 pub mod signal;

@@ -1,6 +1,6 @@
 //! Attaching a container to its networks and detaching it: the API `run` and `rm` call.
 //!
-//! `attach` creates the container's network namespace, brings `lo` up (loopback plugin), runs
+//! `attach` creates the container's network namespace (with `lo` up), runs
 //! each network's plugin list (interfaces eth0, eth1, … in the order given), and writes
 //! /etc/hosts, /etc/hostname, /etc/resolv.conf. Every step is first recorded in
 //! `<run>/net/<id>/network.json` (with the exact plugin lists and results used), so `detach`
@@ -14,7 +14,7 @@ use super::{
     io_err, members, netns, Error, Networks, PortMapping, Result, DEFAULT_NETWORK, HOST, NONE,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
@@ -52,10 +52,6 @@ enum Mode {
     None,
     Host,
     Bridge(Vec<String>),
-}
-
-fn loopback_list() -> Value {
-    json!({ "cniVersion": super::store::CNI_VERSION, "name": "loopback", "plugins": [{ "type": "loopback" }] })
 }
 
 impl Networks {
@@ -96,7 +92,6 @@ impl Networks {
                 .map(String::from)
                 .unwrap_or_else(|| req.container_id.chars().take(12).collect()),
             netns: None,
-            loopback: None,
             networks: vec![],
             ports: req.ports.to_vec(),
         };
@@ -198,8 +193,6 @@ impl Networks {
             rec.netns = Some(path.clone());
             self.save_record(rec)?;
             netns::create(&path)?;
-            let lo = self.run_add(rec, "loopback".into(), "lo".into(), loopback_list(), &[]);
-            rec.loopback = Some(lo?);
         }
         for (i, (network, list)) in lists.into_iter().enumerate() {
             self.join(rec, i, network, list)?;
@@ -292,11 +285,7 @@ impl Networks {
             ran: None,
         };
         let mut pending = rec.clone();
-        if joined.ifname == "lo" {
-            pending.loopback = Some(joined.clone());
-        } else {
-            pending.networks.push(joined.clone());
-        }
+        pending.networks.push(joined.clone());
         self.save_record(&pending)?;
         let ns = rec.netns.clone().unwrap_or_default();
         let inv = Invocation {
@@ -314,11 +303,7 @@ impl Networks {
             }
             Err(p) => {
                 joined.ran = Some(p.ran);
-                if joined.ifname == "lo" {
-                    rec.loopback = Some(joined);
-                } else {
-                    rec.networks.push(joined);
-                }
+                rec.networks.push(joined);
                 Err(p.error)
             }
         }
@@ -346,18 +331,6 @@ impl Networks {
             };
             keep(self.cni().del_list(&j.list, &inv, j.result.as_ref(), j.ran));
             keep(members::remove(self, &j.network, &rec.id));
-        }
-        if let Some(lo) = &rec.loopback {
-            let inv = Invocation {
-                container_id: &rec.id,
-                netns: &ns,
-                ifname: "lo",
-                port_mappings: &[],
-            };
-            keep(
-                self.cni()
-                    .del_list(&lo.list, &inv, lo.result.as_ref(), lo.ran),
-            );
         }
         if let Some(path) = &rec.netns {
             keep(netns::remove(path));
@@ -471,6 +444,7 @@ fn validate_id(id: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn modes() {

@@ -26,8 +26,6 @@ pub(crate) struct Record {
     pub(crate) name: String,
     pub(crate) hostname: String,
     pub(crate) netns: Option<PathBuf>,
-    /// The loopback plugin's run on `lo` (every attachment with a netns).
-    pub(crate) loopback: Option<Joined>,
     pub(crate) networks: Vec<Joined>,
     pub(crate) ports: Vec<PortMapping>,
 }
