@@ -113,8 +113,12 @@ fn restart_always_restarts_after_exit_0_until_stopped() {
     let c = inspect(&env, &id);
     assert!(c["RestartCount"].as_u64().unwrap() >= 2, "{c}");
     assert_eq!(c["HostConfig"]["RestartPolicy"]["Name"], "always");
+    assert!(
+        ["running", "restarting"].contains(&c["State"]["Status"].as_str().unwrap()),
+        "up or waiting to restart: {c}"
+    );
     assert_eq!(
-        c["State"]["Status"], "running",
+        c["State"]["Running"], true,
         "between runs it still counts as up"
     );
     let monitor = monitor_of(&env, &id);
@@ -137,6 +141,84 @@ fn restart_always_restarts_after_exit_0_until_stopped() {
         inspect(&env, &id)["RestartCount"].as_u64() >= Some(1)
     });
     env.ok(&["rm", "-f", &id]);
+    assert_gone(&env, &id);
+    assert_store_empty(&env);
+}
+
+/// Between runs a container is "restarting" (inspect, ps), with its last exit; the waits grow
+/// (100 ms, doubling: the 7th exit waits 6.4 s), and `stop` ends such a wait at once instead of
+/// waiting it out.
+#[test]
+fn a_crash_loop_shows_restarting_and_stop_ends_its_long_wait() {
+    let env = env();
+    let id = env
+        .ok(&[
+            "run",
+            "-d",
+            "--restart",
+            "always",
+            "--network",
+            "none",
+            IMAGE,
+            "sh",
+            "-c",
+            "echo crash; exit 3",
+        ])
+        .trim()
+        .to_string();
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let seventh_wait = || {
+        let c = inspect(&env, &id);
+        c["State"]["Status"] == "restarting" && c["RestartCount"] == 7
+    };
+    while !seventh_wait() {
+        assert!(
+            std::time::Instant::now() < end,
+            "no 7th restart wait in 60 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let c = inspect(&env, &id);
+    assert_eq!(
+        (&c["State"]["Running"], &c["State"]["Restarting"]),
+        (&true.into(), &true.into())
+    );
+    assert_eq!(
+        (c["State"]["ExitCode"].as_i64(), c["State"]["Pid"].as_i64()),
+        (Some(3), Some(0))
+    );
+    let ps: serde_json::Value = serde_json::from_str(
+        env.ok(&["ps", "--format", "json"])
+            .lines()
+            .find(|l| l.contains(&id[..12]))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(ps["State"], "restarting");
+    assert!(
+        ps["Status"].as_str().unwrap().starts_with("Restarting (3)"),
+        "{ps}"
+    );
+    let monitor = monitor_of(&env, &id);
+    let t = std::time::Instant::now();
+    env.ok(&["stop", "-t", "1", &id]);
+    let took = t.elapsed();
+    assert_monitor_gone(monitor);
+    assert!(
+        took < std::time::Duration::from_secs(4),
+        "stop waited out the restart delay: {took:?}"
+    );
+    let c = inspect(&env, &id);
+    assert_eq!(
+        (
+            c["State"]["Status"].as_str(),
+            c["State"]["Restarting"].as_bool(),
+            c["RestartCount"].as_u64()
+        ),
+        (Some("exited"), Some(false), Some(7))
+    );
+    assert_eq!(runs(&env, &id, "crash"), 7, "no run after stop");
+    env.ok(&["rm", &id]);
     assert_gone(&env, &id);
     assert_store_empty(&env);
 }

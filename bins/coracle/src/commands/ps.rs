@@ -87,6 +87,10 @@ fn row(r: &Record) -> serde_json::Value {
             .map(|s| logs::human_duration(now - s))
     };
     let status = match r.status() {
+        Status::Running if r.is_restarting() => match ago(&r.finished_at) {
+            Some(d) => format!("Restarting ({}) {d} ago", r.exit_code),
+            None => format!("Restarting ({})", r.exit_code),
+        },
         Status::Running => match ago(&r.started_at) {
             Some(d) => format!("Up {d}"),
             None => "Up".into(),
@@ -109,8 +113,17 @@ fn row(r: &Record) -> serde_json::Value {
         "Command": cmd,
         "CreatedAt": r.created,
         "RunningFor": created,
-        "State": r.status().as_str(),
+        "State": state(r),
         "Status": status,
         "Ports": r.request.ports.join(", "),
     })
+}
+
+/// Docker's state word: a container waiting to restart is "restarting".
+pub fn state(r: &Record) -> &'static str {
+    if r.is_restarting() {
+        "restarting"
+    } else {
+        r.status().as_str()
+    }
 }

@@ -49,6 +49,9 @@ pub fn main(engine: &Engine, id: &str, attach: bool) -> i32 {
     sys::process::close(raw);
     let stdin = std::env::var(ENV_STDIN).is_ok_and(|v| v == "1");
     let _ = sys::process::setsid();
+    // Before the record names this process: `stop`/`kill`/`rm -f` send it WAKE while it waits
+    // to restart; blocked (also across the exec as the relay) it only ever queues.
+    let _ = sys::signal::SigSet::empty().with(WAKE).block();
     match run(engine, id, attach, stdin, ready) {
         Ok(code) => code,
         Err((mut ready, e)) => {
@@ -485,26 +488,31 @@ pub fn relay_main(args: &[String]) -> i32 {
     code
 }
 
+/// The signal that tells a monitor waiting to restart that its record changed (`stopping`).
+pub const WAKE: libc::c_int = libc::SIGUSR1;
+
 /// Copy output until the container has exited; restart it as its policy says; then clean up.
 fn relay(engine: &Engine, id: &str, mut st: Started) -> Result<i32> {
     let mut log = super::logs::Writer::for_container(engine, id)?;
+    let mut backoff = super::restart::Backoff::default();
+    let mut since = std::time::Instant::now();
     loop {
         let code = relay_once(&mut log, &st);
         log.flush();
-        if let Some(delay) = restart_due(engine, id, code) {
-            std::thread::sleep(delay);
+        if let Some(delay) = restart_due(engine, id, code, since.elapsed(), &mut backoff) {
             if let Ok(rec) = record::load(engine, id) {
                 let _ = engine.driver(&rec).delete(id);
             }
             // A `stop`/`kill`/`rm -f` during the delay found nothing to signal: it ends the
             // restarts here.
-            if stopping(engine, id) {
+            if wait_unless_stopped(engine, id, delay) {
                 finish(engine, id, code, st.auto_remove)?;
                 return Ok(code);
             }
             match restart(engine, id, st) {
                 Ok(next) => {
                     st = next;
+                    since = std::time::Instant::now();
                     continue;
                 }
                 Err(e) => {
@@ -519,10 +527,16 @@ fn relay(engine: &Engine, id: &str, mut st: Started) -> Result<i32> {
     }
 }
 
-/// `--restart`: when the policy restarts after this exit and no `stop`/`kill`/`rm -f` asked
-/// for it, the delay before the next start (see [`super::restart`]). Counts the restart in the
-/// record.
-fn restart_due(engine: &Engine, id: &str, code: i32) -> Option<std::time::Duration> {
+/// `--restart`: when the policy restarts after this exit (after a run of `ran`) and no
+/// `stop`/`kill`/`rm -f` asked for it, the delay before the next start. The record says
+/// restarting, with the exit, and counts the restart.
+fn restart_due(
+    engine: &Engine,
+    id: &str,
+    code: i32,
+    ran: std::time::Duration,
+    backoff: &mut super::restart::Backoff,
+) -> Option<std::time::Duration> {
     let lock = record::lock(engine).ok()?;
     let mut rec = record::load(engine, id).ok()?;
     let policy = rec.request.restart_policy().ok()?;
@@ -530,8 +544,37 @@ fn restart_due(engine: &Engine, id: &str, code: i32) -> Option<std::time::Durati
         return None;
     }
     rec.restart_count += 1;
+    rec.restarting = true;
+    rec.exit_code = code;
+    rec.pid = 0;
+    rec.finished_at = Some(super::logs::now_nanos());
     record::save(engine, &rec, &lock).ok()?;
-    Some(super::restart::delay(rec.restart_count))
+    Some(backoff.next(ran))
+}
+
+/// Sleep `delay`, or less when the user stops the container meanwhile (they send [`WAKE`]
+/// after marking the record): whether it was stopped.
+fn wait_unless_stopped(engine: &Engine, id: &str, delay: std::time::Duration) -> bool {
+    let end = std::time::Instant::now() + delay;
+    let wake = sys::signal::SigSet::empty().with(WAKE).signalfd().ok();
+    loop {
+        if stopping(engine, id) {
+            return true;
+        }
+        let left = end.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        match &wake {
+            Some(fd) => {
+                let ms = left.as_millis().min(i32::MAX as u128) as i32;
+                if let Ok(Some(_)) = sys::fd::poll_readable(&[fd.as_fd()], ms.max(1)) {
+                    let _ = sys::signal::read_signalfd(fd);
+                }
+            }
+            None => std::thread::sleep(left),
+        }
+    }
 }
 
 /// Whether the user has stopped the container (or it is gone).
@@ -559,6 +602,7 @@ fn restart(engine: &Engine, id: &str, old: Started) -> Result<Started> {
     let lock = record::lock(engine)?;
     let mut rec = record::load(engine, id)?;
     rec.pid = st.pid;
+    rec.restarting = false;
     rec.started_at = Some(super::logs::now_nanos());
     record::save(engine, &rec, &lock)?;
     Ok(st)
@@ -700,6 +744,7 @@ fn finish(engine: &Engine, id: &str, code: i32, auto_remove: bool) -> Result<()>
     }
     let mut rec = record::load(engine, id)?;
     rec.status = Status::Exited;
+    rec.restarting = false;
     rec.exit_code = code;
     rec.oom_killed = oom;
     rec.pid = 0;

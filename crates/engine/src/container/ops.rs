@@ -129,6 +129,7 @@ pub fn create(engine: &Engine, req: &Request) -> Result<Record> {
             ips: vec![],
             restart_count: 0,
             stopping: false,
+            restarting: false,
             mounts,
         };
         record::save(engine, &rec, &lock)?;
@@ -256,27 +257,14 @@ pub fn kill(engine: &Engine, rec: &Record, signal: &str) -> Result<()> {
             rec.name
         )));
     }
-    mark_stopping(engine, &rec.id)?;
+    let marked = mark_stopping(engine, &rec.id)?;
     match engine.driver(rec).kill(&rec.id, sig, false) {
         // Between two runs of a restart policy there is no process to signal: marked
         // stopped, the monitor ends instead of starting it again (Docker's kill of a
         // restarting container does the same).
-        Err(_) if restarting(engine, rec) => Ok(()),
+        Err(_) if marked.is_restarting() => Ok(()),
         other => other,
     }
-}
-
-/// Whether the container is between two runs of its restart policy: a live monitor, and the
-/// init it recorded gone.
-fn restarting(engine: &Engine, rec: &Record) -> bool {
-    let restarts = rec
-        .request
-        .restart_policy()
-        .is_ok_and(|p| p != super::restart::Policy::No);
-    let init_gone = record::load(engine, &rec.id)
-        .map(|r| sys::process::process_state(r.pid).is_none_or(|s| s == 'Z'))
-        .unwrap_or(false);
-    restarts && rec.monitor_alive() && init_gone
 }
 
 /// `stop [-t N]`: the image's StopSignal (or SIGTERM), SIGKILL after `timeout`, then wait for
@@ -365,12 +353,17 @@ pub fn find_runtime(r: &str) -> Result<std::path::PathBuf> {
         .ok_or_else(|| Error::Invalid(format!("--runtime {r:?}: no such executable")))
 }
 
-/// Tell the monitor that the coming exit is asked for (no restart after it).
-fn mark_stopping(engine: &Engine, id: &str) -> Result<()> {
+/// Tell the monitor that the coming exit is asked for (no restart after it); one waiting to
+/// restart is woken to end there. Returns the record as marked.
+fn mark_stopping(engine: &Engine, id: &str) -> Result<Record> {
     let lock = record::lock(engine)?;
     let mut rec = record::load(engine, id)?;
     rec.stopping = true;
-    record::save(engine, &rec, &lock)
+    record::save(engine, &rec, &lock)?;
+    if rec.is_restarting() {
+        let _ = sys::process::kill(rec.monitor_pid, super::monitor::WAKE);
+    }
+    Ok(rec)
 }
 
 /// Whether a monitor holds the container's lock right now.

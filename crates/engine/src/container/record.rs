@@ -68,6 +68,9 @@ pub struct Record {
     /// Set by `stop` and `rm -f`: the exit that follows is not a failure to restart from.
     #[serde(default)]
     pub stopping: bool,
+    /// Set by the monitor while it waits to start the container again (its restart policy).
+    #[serde(default)]
+    pub restarting: bool,
     /// Binds and volumes as resolved at create (anonymous volumes named).
     #[serde(default)]
     pub mounts: Vec<super::mounts::Mount>,
@@ -84,6 +87,11 @@ impl Record {
         } else {
             self.status
         }
+    }
+
+    /// Between two runs of its restart policy: Docker's "restarting" (a kind of running).
+    pub fn is_restarting(&self) -> bool {
+        self.restarting && self.status() == Status::Running
     }
 
     pub fn monitor_alive(&self) -> bool {

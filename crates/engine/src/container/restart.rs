@@ -78,10 +78,29 @@ impl Policy {
     }
 }
 
-/// The wait before restart number `n` (1-based): Docker's 100 ms, doubling, here capped at
-/// 1.6 s (Docker goes on to a minute, and resets after 10 s of running).
-pub fn delay(n: u32) -> Duration {
-    Duration::from_millis(100u64 << n.saturating_sub(1).min(4))
+/// The first wait before a restart; each restart in a row doubles it, up to [`MAX_DELAY`].
+pub const FIRST_DELAY: Duration = Duration::from_millis(100);
+pub const MAX_DELAY: Duration = Duration::from_secs(60);
+/// A run at least this long was not a crash loop: the next wait is the first one again.
+pub const RESET_AFTER: Duration = Duration::from_secs(10);
+
+/// The waits between restarts, as Docker spaces them: 100 ms, doubling, at most a minute, back
+/// to 100 ms after a run of 10 s or more.
+#[derive(Debug, Default)]
+pub struct Backoff {
+    last: Option<Duration>,
+}
+
+impl Backoff {
+    /// The wait before the next start, after a run that lasted `ran`.
+    pub fn next(&mut self, ran: Duration) -> Duration {
+        let d = match self.last {
+            Some(last) if ran < RESET_AFTER => (last * 2).min(MAX_DELAY),
+            _ => FIRST_DELAY,
+        };
+        self.last = Some(d);
+        d
+    }
 }
 
 #[cfg(test)]
@@ -120,8 +139,18 @@ mod tests {
         assert!(!Policy::OnFailure(Some(2)).restarts(1, 2));
         assert!(Policy::Always.restarts(0, 1000));
         assert!(Policy::UnlessStopped.restarts(137, 0));
-        assert_eq!(delay(1), Duration::from_millis(100));
-        assert_eq!(delay(2), Duration::from_millis(200));
-        assert_eq!(delay(40), Duration::from_millis(1600));
+    }
+
+    #[test]
+    fn backoff_doubles_to_a_minute_and_resets_after_a_long_run() {
+        let mut b = Backoff::default();
+        let short = Duration::from_secs(1);
+        let waits: Vec<u128> = (0..12).map(|_| b.next(short).as_millis()).collect();
+        assert_eq!(
+            waits,
+            [100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600, 51200, 60000, 60000]
+        );
+        assert_eq!(b.next(RESET_AFTER), FIRST_DELAY);
+        assert_eq!(b.next(short), Duration::from_millis(200));
     }
 }
