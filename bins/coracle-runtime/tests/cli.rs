@@ -433,8 +433,8 @@ fn list_prints_runcs_table_ids_or_json() {
             .unwrap_or_else(|| panic!("{id} not listed:\n{table}"));
         let pid = rt.state(id)["pid"].to_string();
         assert_eq!(
-            row[1..4],
-            [pid.as_str(), status, bundle.path_str()],
+            (&row[1..4], row.last().copied()),
+            (&[pid.as_str(), status, bundle.path_str()][..], Some("root")),
             "{table}"
         );
     }
@@ -454,6 +454,7 @@ fn list_prints_runcs_table_ids_or_json() {
             let id = s["id"].as_str().unwrap();
             assert_eq!(s["status"], rt.status(id));
             assert_eq!(s["bundle"], bundle.path_str());
+            assert_eq!(s["owner"], "root", "the state directory's owner, as runc");
         }
     }
     for id in [&created, &running] {

@@ -8,6 +8,14 @@ pub fn run(rt: &Runtime, args: &ListArgs) -> Result<i32> {
     let states: Vec<serde_json::Value> = container::list(rt)?
         .iter()
         .filter_map(|s| serde_json::from_str(s).ok())
+        .map(|mut s: serde_json::Value| {
+            // runc's `list` (not `state`) names the owner of the container's state directory.
+            let dir = rt.root.join(s["id"].as_str().unwrap_or_default());
+            if let Ok(m) = std::fs::metadata(&dir) {
+                s["owner"] = user_name(std::os::unix::fs::MetadataExt::uid(&m)).into();
+            }
+            s
+        })
         .collect();
     let field = |s: &serde_json::Value, k: &str| match &s[k] {
         serde_json::Value::String(v) => v.clone(),
@@ -30,6 +38,16 @@ pub fn run(rt: &Runtime, args: &ListArgs) -> Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// The host's name for `uid` (/etc/passwd), or `#UID` as runc prints an unknown one.
+fn user_name(uid: u32) -> String {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .find(|f| f.len() > 2 && f[2] == uid.to_string())
+        .map_or_else(|| format!("#{uid}"), |f| f[0].to_string())
 }
 
 /// Columns padded to their widest cell plus three spaces, like runc's tabwriter output.
