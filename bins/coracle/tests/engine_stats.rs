@@ -222,6 +222,45 @@ fn stats_json_uses_dockers_keys() {
     assert_store_empty(&env);
 }
 
+/// Without `-m` (on this hybrid host: no memory cgroup) the usage is still the container's:
+/// a shell holding a 40 MB string shows at least that much.
+#[test]
+fn stats_shows_memory_use_without_a_memory_limit() {
+    let env = env();
+    let id = env
+        .ok(&[
+            "run",
+            "-d",
+            "--network",
+            "none",
+            IMAGE,
+            "sh",
+            "-c",
+            "x=$(head -c 40000000 /dev/zero | tr '\\0' a); echo ready; while :; do sleep 0.1; done",
+        ])
+        .trim()
+        .to_string();
+    wait_until("ready", || logs(&env, &id).contains("ready"));
+    let out = env.ok(&["stats", "--no-stream", "--format", "json", &id]);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let usage = v["MemUsage"]
+        .as_str()
+        .unwrap()
+        .split(" / ")
+        .next()
+        .unwrap()
+        .to_string();
+    let mib: f64 = match usage.strip_suffix("MiB") {
+        Some(m) => m.parse().unwrap(),
+        None => usage
+            .strip_suffix("GiB")
+            .map_or(0.0, |g| g.parse::<f64>().unwrap() * 1024.0),
+    };
+    assert!(mib >= 38.0, "40 MB held, {usage} shown: {v}");
+    env.ok(&["rm", "-f", &id]);
+    assert_store_empty(&env);
+}
+
 #[test]
 fn stats_bad_input_is_one_error_line_and_exit_125() {
     let env = env();

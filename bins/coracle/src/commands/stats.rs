@@ -159,7 +159,8 @@ fn readings(
 
 /// The runtime's stats event (cgroup files), as numbers. On a hybrid host the runtime joins a v1
 /// controller only when a limit needs it, so a container without `--pids-limit` has no pids
-/// counter: its processes are then counted from its cgroup's members. Without a memory limit
+/// counter: its processes are then counted from its cgroup's members; nor a memory cgroup
+/// without `-m`: its memory is then the sum of its processes' shares. Without a memory limit
 /// the limit shown is the host's memory, as Docker shows it.
 fn sample(engine: &Engine, r: &Record) -> Option<Sample> {
     let at = Instant::now();
@@ -167,9 +168,14 @@ fn sample(engine: &Engine, r: &Record) -> Option<Sample> {
     let v = driver.stats(&r.id).ok()?;
     let d = &v["data"];
     let n = |x: &serde_json::Value| x.as_u64().unwrap_or(0);
+    let members = || driver.pids(&r.id).unwrap_or_default();
     let mut pids = n(&d["pids"]["current"]);
     if pids == 0 {
-        pids = driver.pids(&r.id).map_or(0, |p| p.len() as u64);
+        pids = members().len() as u64;
+    }
+    let mut mem = n(&d["memory"]["usage"]["usage"]);
+    if mem == 0 {
+        mem = members().iter().map(|&p| proportional_memory(p)).sum();
     }
     let mut limit = n(&d["memory"]["usage"]["limit"]);
     if let Some(host) = host_memory().filter(|&h| limit == 0 || limit > h) {
@@ -178,10 +184,21 @@ fn sample(engine: &Engine, r: &Record) -> Option<Sample> {
     Some(Sample {
         at,
         cpu_ns: n(&d["cpu"]["usage"]["total"]),
-        mem: n(&d["memory"]["usage"]["usage"]),
+        mem,
         limit,
         pids,
     })
+}
+
+/// A process's share of the memory it maps (Pss of /proc/PID/smaps_rollup: pages shared with
+/// other processes counted in part), in bytes; 0 for a process that is gone.
+fn proportional_memory(pid: i32) -> u64 {
+    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+    rollup
+        .lines()
+        .find_map(|l| l.strip_prefix("Pss:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kib| kib * 1024)
 }
 
 /// MemTotal of /proc/meminfo, in bytes.
