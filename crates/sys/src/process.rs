@@ -124,6 +124,12 @@ pub fn kill(pid: libc::pid_t, sig: libc::c_int) -> io::Result<()> {
     check(unsafe { libc::kill(pid, sig) }).map(drop)
 }
 
+/// `personality(2)`: set the calling process's execution domain (inherited across execve).
+pub fn personality(persona: libc::c_ulong) -> io::Result<()> {
+    // SAFETY: plain syscall with an integer argument.
+    check(unsafe { libc::personality(persona) }).map(drop)
+}
+
 /// `pidfd_open(2)`: a descriptor that becomes readable when the process exits (child or not).
 pub fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
     // SAFETY: plain syscall with integer arguments; on success the result is a new fd we own.

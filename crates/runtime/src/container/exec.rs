@@ -83,9 +83,15 @@ pub fn exec(rt: &Runtime, id: &str, opts: &ExecOptions) -> Result<i32> {
         Some(file) => load_process(file)?,
         None => process_from_flags(&st.bundle, opts)?,
     };
-    // The container's seccomp profile applies to exec'd processes too (as runc); compiled here,
-    // before anything is joined or forked.
-    let seccomp = container_seccomp(&st.bundle)?;
+    // The container's seccomp profile and personality apply to exec'd processes too (as runc);
+    // the profile compiled here, before anything is joined or forked.
+    let bundle = spec::load(&st.bundle)?;
+    let seccomp = container_seccomp(&bundle)?;
+    let personality = bundle
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.personality().clone());
     // SCMP_ACT_NOTIFY: connected before anything is joined or forked (a dead path fails here).
     let listener = match seccomp.as_ref().and_then(|f| f.notify.as_ref()) {
         Some(t) => Some(Listener::connect(t).map_err(|problem| {
@@ -135,6 +141,7 @@ pub fn exec(rt: &Runtime, id: &str, opts: &ExecOptions) -> Result<i32> {
         signal_mask: mask,
         seccomp: seccomp.as_ref(),
         link_dir: link_dir.path(),
+        personality: personality.as_ref(),
     };
     let (parent, chan) = channel::pair()?;
     let (forked, born_in_unified) =
@@ -217,8 +224,7 @@ fn load_process(file: &std::path::Path) -> Result<Process> {
 }
 
 /// The bundle's linux.seccomp, compiled (None when the config has none).
-fn container_seccomp(bundle: &std::path::Path) -> Result<Option<crate::security::seccomp::Filter>> {
-    let b = spec::load(bundle)?;
+fn container_seccomp(b: &spec::Bundle) -> Result<Option<crate::security::seccomp::Filter>> {
     let Some(s) = b.spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) else {
         return Ok(None);
     };

@@ -13,7 +13,7 @@ use crate::security::seccomp::Filter;
 use crate::security::self_exec::{self, RuntimeBinary};
 use crate::sys::{process, signal};
 use crate::{terminal, Context, Error, Result};
-use oci_spec::runtime::{LinuxNamespaceType, Process};
+use oci_spec::runtime::{LinuxNamespaceType, LinuxPersonality, Process};
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
@@ -33,6 +33,8 @@ pub struct ExecConfig<'a> {
     pub seccomp: Option<&'a Filter>,
     /// This exec's own link directory (security/self_exec.rs).
     pub link_dir: &'a Path,
+    /// The container's linux.personality: exec'd processes run in the same domain.
+    pub personality: Option<&'a LinuxPersonality>,
 }
 
 /// Entry point in the child; never returns.
@@ -84,6 +86,7 @@ fn setup_and_exec(cfg: &ExecConfig, chan: &Channel) -> Result<std::convert::Infa
     let env = with_home(p.env().clone().unwrap_or_default(), p.user().uid());
     let program = find_program(arg0, &env, &cwd)?;
     let identity = Identity::from_process(p)?;
+    super::personality::apply(cfg.personality)?;
     Identity::apply_limits(p)?;
     // CVE-2019-5736: open the program in the container's root and check it (and its #!
     // interpreters) is not the runtime; the file checked is the file exec'd, through a link made

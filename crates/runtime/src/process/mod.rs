@@ -6,4 +6,5 @@ pub mod channel;
 pub mod exec;
 pub mod identity;
 pub mod init;
+pub mod personality;
 pub mod spawn;

@@ -47,6 +47,7 @@ pub(super) fn validate(spec: &Spec) -> Check {
         sysctls(linux, &ns)?;
         linux_paths(linux)?;
         unsupported_linux(linux)?;
+        personality(linux)?;
     }
     hooks(spec)
 }
@@ -393,7 +394,6 @@ fn sysctl_namespace(key: &str) -> Option<LinuxNamespaceType> {
 fn unsupported_linux(linux: &Linux) -> Check {
     let fields = [
         ("linux.intelRdt", linux.intel_rdt().is_some()),
-        ("linux.personality", linux.personality().is_some()),
         ("linux.memoryPolicy", linux.memory_policy().is_some()),
         (
             "linux.netDevices",
@@ -403,6 +403,20 @@ fn unsupported_linux(linux: &Linux) -> Check {
     match fields.iter().find(|(_, set)| *set) {
         Some((field, _)) => fail(*field, NOT_SUPPORTED),
         None => Ok(()),
+    }
+}
+
+/// The domain is checked by the parser; the spec defines no flags (runc ignores them).
+fn personality(linux: &Linux) -> Check {
+    let flags = linux
+        .personality()
+        .as_ref()
+        .and_then(|p| p.flags().as_ref());
+    match flags {
+        Some(f) if !f.is_empty() => {
+            fail("linux.personality.flags", "the runtime spec defines none")
+        }
+        _ => Ok(()),
     }
 }
 
@@ -638,14 +652,24 @@ mod tests {
     }
 
     #[test]
+    fn personality_domains_pass_and_flags_are_refused() {
+        for domain in ["LINUX", "LINUX32"] {
+            let got = check(|v| v["linux"]["personality"] = json!({"domain": domain}));
+            assert_eq!(got, "ok");
+        }
+        let got = check(|v| {
+            v["linux"]["personality"] = json!({"domain": "LINUX", "flags": ["ADDR_NO_RANDOMIZE"]})
+        });
+        assert_eq!(
+            got,
+            "linux.personality.flags: the runtime spec defines none"
+        );
+    }
+
+    #[test]
     fn unsupported_fields_are_refused_by_name() {
         let cases = [
             ("/linux/intelRdt", json!({"closID": "x"}), "linux.intelRdt"),
-            (
-                "/linux/personality",
-                json!({"domain": "LINUX"}),
-                "linux.personality",
-            ),
             (
                 "/linux/memoryPolicy",
                 json!({"mode": "MPOL_BIND", "nodes": "0"}),
