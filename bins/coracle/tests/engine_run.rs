@@ -488,6 +488,48 @@ fn run_t_gives_the_container_a_pty_and_it_reads_our_stdin() {
     assert!(!leftover, "console socket left in the temp dir");
 }
 
+/// Every container gets the default seccomp profile (Docker's and Podman's practice): a new user
+/// namespace, which needs no capability, is refused, in the init and in an exec'd process;
+/// `seccomp=unconfined` lifts it; `--cap-add SYS_ADMIN` brings back what that capability guards.
+#[test]
+fn the_default_seccomp_profile_refuses_namespaces_unless_unconfined_or_sys_admin() {
+    let env = env();
+    let probe = "grep Seccomp: /proc/self/status; busybox unshare -U true 2>&1; echo user=$?";
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", "--rm", "--network", "none"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&[IMAGE, "sh", "-c", probe]);
+        let out = env.output(&args);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        stdout(&out)
+    };
+    let confined = run(&[]);
+    assert!(confined.starts_with("Seccomp:\t2\n"), "{confined}");
+    assert!(confined.contains("Operation not permitted") && confined.ends_with("user=1\n"));
+    let free = run(&["--security-opt", "seccomp=unconfined"]);
+    assert_eq!(free, "Seccomp:\t0\nuser=0\n");
+    let admin = run(&["--cap-add", "SYS_ADMIN"]);
+    assert_eq!(admin, "Seccomp:\t2\nuser=0\n");
+    let id = env
+        .ok(&["run", "-d", "--network", "none", IMAGE, "sleep", "600"])
+        .trim()
+        .to_string();
+    let out = env.output(&["exec", &id, "sh", "-c", probe]);
+    assert!(
+        stdout(&out).ends_with("user=1\n"),
+        "exec'd: {}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).starts_with("Seccomp:\t2\n"),
+        "{}",
+        stdout(&out)
+    );
+    env.ok(&["rm", "-f", &id]);
+    assert_gone(&env, &id);
+    assert_store_empty(&env);
+}
+
 #[test]
 fn security_opt_no_new_privileges_and_a_seccomp_profile() {
     let env = env();

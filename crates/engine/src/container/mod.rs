@@ -25,6 +25,7 @@ pub mod ops;
 pub mod record;
 pub mod request;
 pub mod restart;
+pub mod seccomp;
 pub mod spec;
 pub mod volumes;
 

@@ -1,6 +1,7 @@
 //! What `create`/`run` were asked for: the flags, kept in the record (so `start` can attach
 //! the networks again) and checked before anything exists.
 
+use super::seccomp::Seccomp;
 use super::{Error, Result};
 use crate::network::{PortMapping, DEFAULT_NETWORK, HOST, NONE};
 use serde::{Deserialize, Serialize};
@@ -107,17 +108,17 @@ impl Request {
         super::restart::Policy::parse(self.restart.as_deref())
     }
 
-    /// `--security-opt` values: (no_new_privileges, seccomp profile read from its file).
-    pub fn security(&self) -> Result<(bool, Option<serde_json::Value>)> {
+    /// `--security-opt` values: (no_new_privileges, the seccomp filter to use).
+    pub fn security(&self) -> Result<(bool, Seccomp)> {
         let mut nnp = false;
-        let mut seccomp = None;
+        let mut seccomp = Seccomp::Default;
         for o in &self.security_opt {
             let bad = |why: String| Error::Invalid(format!("--security-opt {o:?}: {why}"));
             let (k, v) = o.split_once(['=', ':']).unwrap_or((o, ""));
             match (k, v) {
                 ("no-new-privileges", "" | "true") => nnp = true,
                 ("no-new-privileges", "false") => nnp = false,
-                ("seccomp", "unconfined") => seccomp = None,
+                ("seccomp", "unconfined") => seccomp = Seccomp::Unconfined,
                 ("seccomp", path) if !path.is_empty() => {
                     let text = std::fs::read_to_string(path).map_err(|e| bad(format!("{path}: {e}")))?;
                     let v: serde_json::Value =
@@ -127,7 +128,7 @@ impl Request {
                             "{path}: not a seccomp profile (no defaultAction)"
                         )));
                     }
-                    seccomp = Some(v);
+                    seccomp = Seccomp::Profile(v);
                 }
                 _ => {
                     return Err(bad(

@@ -4,6 +4,7 @@
 
 use super::mounts::{depth, Mount};
 use super::request::{cap_name, cpu_quota, Request};
+use super::seccomp::{default_profile, Seccomp};
 use super::{io_err, Error, Result};
 use crate::network::Attachment;
 use serde_json::{json, Value};
@@ -72,13 +73,20 @@ pub fn apply(spec: &mut Value, req: &Request, hostname: &str, mounts: &[Mount]) 
     if let Some(w) = &req.workdir {
         p["cwd"] = json!(w);
     }
-    p["capabilities"] = capabilities(req)?;
+    let caps = capabilities(req)?;
+    p["capabilities"] = json!({ "bounding": caps, "effective": caps, "permitted": caps });
     let (nnp, seccomp) = req.security()?;
     if nnp {
         p["noNewPrivileges"] = json!(true);
     }
-    if let Some(profile) = seccomp {
-        spec["linux"]["seccomp"] = profile;
+    match seccomp {
+        Seccomp::Default => spec["linux"]["seccomp"] = default_profile(&caps),
+        Seccomp::Profile(profile) => spec["linux"]["seccomp"] = profile,
+        Seccomp::Unconfined => {
+            if let Some(linux) = spec["linux"].as_object_mut() {
+                linux.remove("seccomp");
+            }
+        }
     }
     if req.read_only {
         spec["root"]["readonly"] = json!(true);
@@ -110,7 +118,8 @@ fn set_env(env: &mut Vec<String>, kv: &str) {
     env.push(kv.into());
 }
 
-fn capabilities(req: &Request) -> Result<Value> {
+/// The capability names the container holds: Docker's defaults with `--cap-add`/`--cap-drop`.
+fn capabilities(req: &Request) -> Result<Vec<String>> {
     let mut caps: Vec<String> = DEFAULT_CAPS.iter().map(|c| c.to_string()).collect();
     for c in &req.cap_drop {
         let name = cap_name(c)?;
@@ -130,7 +139,7 @@ fn capabilities(req: &Request) -> Result<Value> {
             }
         }
     }
-    Ok(json!({ "bounding": caps, "effective": caps, "permitted": caps }))
+    Ok(caps)
 }
 
 fn resources(spec: &mut Value, req: &Request) -> Result<()> {
