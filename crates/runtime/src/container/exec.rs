@@ -92,6 +92,11 @@ pub fn exec(rt: &Runtime, id: &str, opts: &ExecOptions) -> Result<i32> {
         .linux()
         .as_ref()
         .and_then(|l| l.personality().clone());
+    let memory_policy = bundle
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.memory_policy().clone());
     // SCMP_ACT_NOTIFY: connected before anything is joined or forked (a dead path fails here).
     let listener = match seccomp.as_ref().and_then(|f| f.notify.as_ref()) {
         Some(t) => Some(Listener::connect(t).map_err(|problem| {
@@ -142,6 +147,7 @@ pub fn exec(rt: &Runtime, id: &str, opts: &ExecOptions) -> Result<i32> {
         seccomp: seccomp.as_ref(),
         link_dir: link_dir.path(),
         personality: personality.as_ref(),
+        memory_policy: memory_policy.as_ref(),
     };
     let (parent, chan) = channel::pair()?;
     let (forked, born_in_unified) =
