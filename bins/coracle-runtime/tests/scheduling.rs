@@ -149,6 +149,14 @@ fn scheduler_applies_to_the_init_and_exec() {
         SCHED_OF_SHELL,
     );
     assert_eq!(got, "policy=3 prio=127 nice=7\n");
+    // A real-time policy: prio is 99 - priority.
+    let fifo = json!({"policy": "SCHED_FIFO", "priority": 10});
+    let got = run_ok(
+        &rt,
+        Bundle::busybox().config(|c| c["process"]["scheduler"] = fifo),
+        SCHED_OF_SHELL,
+    );
+    assert_eq!(got, "policy=1 prio=89 nice=0\n");
 
     let (bundle, id) = started(&rt, |c| c["process"]["scheduler"] = batch);
     let init = "grep -E '^(policy|prio) ' /proc/1/sched | tr -d ' ' | tr '\\n' ' '";
