@@ -254,11 +254,12 @@ fn exec_cpu_affinity_applies_to_exec_not_the_init() {
     assert_eq!(init.trim(), all);
     // An exec from config.json's process ends on `final`.
     assert_eq!(exec_sh(&rt, &id, CPUS), "1\n");
-    // Its own process object: `final` 0; with only `initial`, back to the default at the end.
+    // Its own process object: `final` 0; with only `initial` (an empty
+    // `final` is omitted), back to the default at the end.
     let own = json!({"execCPUAffinity": {"initial": "1", "final": "0"}});
     let out = exec_process(&rt, &bundle, &id, process(CPUS, own));
     assert_eq!(stdout(&out), "0\n", "{}", err_text(&out));
-    let initial_only = json!({"execCPUAffinity": {"initial": "1"}});
+    let initial_only = json!({"execCPUAffinity": {"initial": "1", "final": ""}});
     let out = exec_process(&rt, &bundle, &id, process(CPUS, initial_only));
     assert_eq!(stdout(&out).trim(), all, "{}", err_text(&out));
     // A CPU the host lacks: `initial` is really applied (its failure is the exec's error),

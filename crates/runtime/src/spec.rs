@@ -1,7 +1,7 @@
 //! Loading config.json from a bundle: parse with the oci-spec types, then validate. Every error names
 //! the file, the JSON path of the field and what is wrong with it, on one line.
 
-mod sched_flag_names;
+mod oci_spec_compat;
 mod validate;
 
 use crate::{Error, Result};
@@ -46,7 +46,7 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
 
 /// Parse config.json text and validate it; `file` names it in errors.
 pub fn parse(text: &[u8], file: &str) -> Result<Spec> {
-    let spec: Spec = typed(text, "/process/scheduler/flags").map_err(|e| {
+    let spec: Spec = typed(text, "/process").map_err(|e| {
         let (field, problem) = describe_parse_error(&e);
         Error::config(file, field, problem)
     })?;
@@ -57,7 +57,7 @@ pub fn parse(text: &[u8], file: &str) -> Result<Spec> {
 /// Parse and validate an OCI `process` object (what `exec --process FILE` reads); `file` names it
 /// in errors, and fields are named as in config.json (`process.args`).
 pub fn parse_process(text: &[u8], file: &str) -> Result<oci_spec::runtime::Process> {
-    let p: oci_spec::runtime::Process = typed(text, "/scheduler/flags").map_err(|e| {
+    let p: oci_spec::runtime::Process = typed(text, "").map_err(|e| {
         let (field, problem) = describe_parse_error(&e);
         let field = if field == "(document)" {
             field
@@ -70,13 +70,13 @@ pub fn parse_process(text: &[u8], file: &str) -> Result<oci_spec::runtime::Proce
     Ok(p)
 }
 
-/// The typed parse, through a JSON value only when scheduler flags need their spec names mapped
-/// (`flags` points at them; see sched_flag_names.rs).
+/// The typed parse, through a JSON value only when the process object (at `process`) needs
+/// oci_spec_compat's fixes.
 fn typed<T: serde::de::DeserializeOwned>(
     text: &[u8],
-    flags: &str,
+    process: &str,
 ) -> std::result::Result<T, serde_path_to_error::Error<serde_json::Error>> {
-    match sched_flag_names::renamed(text, flags) {
+    match oci_spec_compat::fixed(text, process) {
         Some(doc) => serde_path_to_error::deserialize(doc),
         None => serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(text)),
     }

@@ -47,9 +47,10 @@ pub fn ioprio_set_self(class: u32, level: u32) -> io::Result<()> {
 /// The largest CPU number a `cpu_set_t` holds, plus one.
 pub const CPU_SETSIZE: usize = libc::CPU_SETSIZE as usize;
 
-/// `sched_setaffinity(0, …)` to exactly `cpus` (each below [`CPU_SETSIZE`]); `None` asks for every
-/// CPU, which the kernel narrows to what the task's cpuset allows (the default affinity).
-pub fn sched_setaffinity_self(cpus: Option<&[usize]>) -> io::Result<()> {
+/// `sched_setaffinity(pid, …)` (0: the calling thread) to exactly `cpus` (each below
+/// [`CPU_SETSIZE`]); `None` asks for every CPU, which the kernel narrows to what the task's cpuset
+/// allows (the default affinity).
+pub fn sched_setaffinity(pid: libc::pid_t, cpus: Option<&[usize]>) -> io::Result<()> {
     // SAFETY: cpu_set_t is a plain bit array; all zeroes is the empty set.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
     let all: Vec<usize>;
@@ -68,7 +69,7 @@ pub fn sched_setaffinity_self(cpus: Option<&[usize]>) -> io::Result<()> {
         unsafe { libc::CPU_SET(cpu, &mut set) };
     }
     // SAFETY: the set is a live cpu_set_t and the size passed is its size; the kernel only reads it.
-    check(unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) }).map(drop)
+    check(unsafe { libc::sched_setaffinity(pid, std::mem::size_of_val(&set), &set) }).map(drop)
 }
 
 /// How many NUMA nodes a node mask passed to [`set_mempolicy`] can name (the kernel's largest

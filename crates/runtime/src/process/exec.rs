@@ -51,10 +51,6 @@ pub fn run(cfg: &ExecConfig, chan: Channel) -> ! {
 }
 
 fn setup_and_exec(cfg: &ExecConfig, chan: &Channel) -> Result<std::convert::Infallible> {
-    // execCPUAffinity.initial: before any of the runtime's own work here. A failure is reported
-    // once the parent has sent CgroupJoined: leaving that message unread would make the
-    // parent's next read fail with ECONNRESET instead of reading this error.
-    let initial = super::cpu_affinity::apply_initial(cfg.process);
     // CVE-2019-5736: this process is the runtime binary until it execs, already in the
     // container's pid namespace: others there must not open its /proc/<pid>/exe or fds.
     process::prctl(libc::PR_SET_DUMPABLE, 0).context(|| "prctl(PR_SET_DUMPABLE)")?;
@@ -63,7 +59,6 @@ fn setup_and_exec(cfg: &ExecConfig, chan: &Channel) -> Result<std::convert::Infa
     let labels = ExecLabels::open(cfg.process)?;
     let link_dir = self_exec::open_dir(cfg.link_dir)?;
     chan.expect(Msg::CgroupJoined)?;
-    initial?;
     for j in cfg.joins {
         process::setns(j.file.as_fd(), clone_flag(j.kind))
             .context(|| format!("joining the container's {} namespace", kind_name(j.kind)))?;

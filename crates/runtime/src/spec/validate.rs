@@ -719,6 +719,8 @@ mod tests {
         );
         let aff = |x: Value| check(|v| v["process"]["execCPUAffinity"] = x);
         assert_eq!(aff(json!({"initial": "0", "final": "0-1,3"})), "ok");
+        // Empty is omitted, as the spec says (oci-spec alone would refuse it).
+        assert_eq!(aff(json!({"initial": "0", "final": ""})), "ok");
         assert_eq!(
             aff(json!({"final": "2-1"})),
             r#"process.execCPUAffinity.final: "2-1": range "2-1" runs backwards"#
