@@ -146,6 +146,10 @@ pub fn features() -> Value {
             "selinux": { "enabled": crate::security::lsm::selinux::enabled() },
             "intelRdt": { "enabled": false },
             "mountExtensions": { "idmap": { "enabled": false } },
+            "memoryPolicy": {
+                "modes": crate::process::memory_policy::MODES,
+                "flags": crate::process::memory_policy::FLAGS,
+            },
         },
         "annotations": {
             "dev.coracle.runtime.version": env!("CARGO_PKG_VERSION"),

@@ -1,6 +1,7 @@
 //! Loading config.json from a bundle: parse with the oci-spec types, then validate. Every error names
 //! the file, the JSON path of the field and what is wrong with it, on one line.
 
+mod oci_spec_compat;
 mod validate;
 
 use crate::{Error, Result};
@@ -45,8 +46,7 @@ pub fn load(bundle: &Path) -> Result<Bundle> {
 
 /// Parse config.json text and validate it; `file` names it in errors.
 pub fn parse(text: &[u8], file: &str) -> Result<Spec> {
-    let de = &mut serde_json::Deserializer::from_slice(text);
-    let spec: Spec = serde_path_to_error::deserialize(de).map_err(|e| {
+    let spec: Spec = typed(text, "/process").map_err(|e| {
         let (field, problem) = describe_parse_error(&e);
         Error::config(file, field, problem)
     })?;
@@ -57,8 +57,7 @@ pub fn parse(text: &[u8], file: &str) -> Result<Spec> {
 /// Parse and validate an OCI `process` object (what `exec --process FILE` reads); `file` names it
 /// in errors, and fields are named as in config.json (`process.args`).
 pub fn parse_process(text: &[u8], file: &str) -> Result<oci_spec::runtime::Process> {
-    let de = &mut serde_json::Deserializer::from_slice(text);
-    let p: oci_spec::runtime::Process = serde_path_to_error::deserialize(de).map_err(|e| {
+    let p: oci_spec::runtime::Process = typed(text, "").map_err(|e| {
         let (field, problem) = describe_parse_error(&e);
         let field = if field == "(document)" {
             field
@@ -69,6 +68,18 @@ pub fn parse_process(text: &[u8], file: &str) -> Result<oci_spec::runtime::Proce
     })?;
     validate_process(&p, file)?;
     Ok(p)
+}
+
+/// The typed parse, through a JSON value only when the process object (at `process`) needs
+/// oci_spec_compat's fixes.
+fn typed<T: serde::de::DeserializeOwned>(
+    text: &[u8],
+    process: &str,
+) -> std::result::Result<T, serde_path_to_error::Error<serde_json::Error>> {
+    match oci_spec_compat::fixed(text, process) {
+        Some(doc) => serde_path_to_error::deserialize(doc),
+        None => serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(text)),
+    }
 }
 
 /// The checks config.json's process gets, for a process built another way (`exec`'s flags).
@@ -113,10 +124,28 @@ fn reword(field: &str, text: &str) -> String {
         "rlimit"
     } else if field.starts_with("linux.devices[") {
         "device type"
+    } else if let Some(kind) = scheduling_kind(field) {
+        kind
     } else {
         return text.to_string();
     };
     format!("unknown {kind} {value:?}")
+}
+
+/// The kind of value at the scheduling fields (process.* is also exec --process's prefix).
+fn scheduling_kind(field: &str) -> Option<&'static str> {
+    let field = field.strip_prefix("process.").unwrap_or(field);
+    let kinds = [
+        ("scheduler.policy", "scheduler policy"),
+        ("scheduler.flags[", "scheduler flag"),
+        ("ioPriority.class", "I/O priority class"),
+        ("linux.memoryPolicy.mode", "memory policy mode"),
+        ("linux.memoryPolicy.flags[", "memory policy flag"),
+    ];
+    kinds
+        .iter()
+        .find(|(prefix, _)| field.starts_with(prefix))
+        .map(|(_, kind)| *kind)
 }
 
 /// The value in serde's "unknown variant `VALUE`, expected ..." message.

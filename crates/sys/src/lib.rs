@@ -9,6 +9,7 @@ pub mod mem;
 pub mod mount;
 pub mod net;
 pub mod process;
+pub mod sched;
 pub mod seccomp;
 pub mod signal;
 pub mod tty;

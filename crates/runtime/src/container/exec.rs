@@ -10,7 +10,7 @@ use super::Runtime;
 use crate::namespaces::{already_in, clone_flag, kind_name, Join};
 use crate::process::channel::{self, unexpected, Msg};
 use crate::process::exec::{self as child, ExecConfig};
-use crate::process::spawn;
+use crate::process::{cpu_affinity, spawn};
 use crate::security::seccomp::listener::Listener;
 use crate::security::self_exec::ExecLinkDir;
 use crate::state::{self, ContainerDir, Status};
@@ -92,6 +92,11 @@ pub fn exec(rt: &Runtime, id: &str, opts: &ExecOptions) -> Result<i32> {
         .linux()
         .as_ref()
         .and_then(|l| l.personality().clone());
+    let memory_policy = bundle
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.memory_policy().clone());
     // SCMP_ACT_NOTIFY: connected before anything is joined or forked (a dead path fails here).
     let listener = match seccomp.as_ref().and_then(|f| f.notify.as_ref()) {
         Some(t) => Some(Listener::connect(t).map_err(|problem| {
@@ -142,10 +147,13 @@ pub fn exec(rt: &Runtime, id: &str, opts: &ExecOptions) -> Result<i32> {
         seccomp: seccomp.as_ref(),
         link_dir: link_dir.path(),
         personality: personality.as_ref(),
+        memory_policy: memory_policy.as_ref(),
     };
+    // execCPUAffinity.initial is set before any cgroup transition: not born in the unified one.
+    let initial = cpu_affinity::initial(&proc_)?;
+    let unified = cgroup.as_ref().and_then(|c| c.unified_path());
     let (parent, chan) = channel::pair()?;
-    let (forked, born_in_unified) =
-        spawn::clone(0, cgroup.as_ref().and_then(|c| c.unified_path()))?;
+    let (forked, born_in_unified) = spawn::clone(0, unified.filter(|_| initial.is_none()))?;
     let pid = match forked {
         Forked::Child => {
             drop(parent);
@@ -155,6 +163,9 @@ pub fn exec(rt: &Runtime, id: &str, opts: &ExecOptions) -> Result<i32> {
     };
     drop(chan);
     let started = (|| -> Result<Option<OwnedFd>> {
+        if let Some(cpus) = &initial {
+            cpu_affinity::apply_initial(pid, cpus, &proc_)?;
+        }
         if let Some(cgroup) = &cgroup {
             let joined = if born_in_unified {
                 cgroup.add_process_v1(pid)

@@ -13,7 +13,7 @@ use crate::security::seccomp::Filter;
 use crate::security::self_exec::{self, RuntimeBinary};
 use crate::sys::{process, signal};
 use crate::{terminal, Context, Error, Result};
-use oci_spec::runtime::{LinuxNamespaceType, LinuxPersonality, Process};
+use oci_spec::runtime::{LinuxMemoryPolicy, LinuxNamespaceType, LinuxPersonality, Process};
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
@@ -35,6 +35,8 @@ pub struct ExecConfig<'a> {
     pub link_dir: &'a Path,
     /// The container's linux.personality: exec'd processes run in the same domain.
     pub personality: Option<&'a LinuxPersonality>,
+    /// The container's linux.memoryPolicy: exec'd processes get it too.
+    pub memory_policy: Option<&'a LinuxMemoryPolicy>,
 }
 
 /// Entry point in the child; never returns.
@@ -87,6 +89,7 @@ fn setup_and_exec(cfg: &ExecConfig, chan: &Channel) -> Result<std::convert::Infa
     let program = find_program(arg0, &env, &cwd)?;
     let identity = Identity::from_process(p)?;
     super::personality::apply(cfg.personality)?;
+    super::memory_policy::apply(cfg.memory_policy)?;
     Identity::apply_limits(p)?;
     // CVE-2019-5736: open the program in the container's root and check it (and its #!
     // interpreters) is not the runtime; the file checked is the file exec'd, through a link made
@@ -95,6 +98,8 @@ fn setup_and_exec(cfg: &ExecConfig, chan: &Channel) -> Result<std::convert::Infa
     let program_path = Path::new(p.cwd()).join(&program);
     let target = self_exec::check(&program_path, args, runtime)?;
     let name = self_exec::link(&program, &target, &link_dir)?;
+    // After the cgroups (a v1 cpuset resets the affinity), before a seccomp filter could deny it.
+    super::cpu_affinity::apply_final(p)?;
     // The LSM labels (applied at the execve): before any seccomp filter, which might deny the
     // write, and before the capabilities go.
     labels.apply()?;

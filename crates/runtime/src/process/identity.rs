@@ -32,8 +32,10 @@ impl Identity {
         })
     }
 
-    /// Set rlimits and the OOM score while the init still has its privileges.
+    /// Set the scheduler, I/O priority, rlimits and the OOM score while the init still has its
+    /// privileges.
     pub fn apply_limits(p: &Process) -> Result<()> {
+        super::scheduling::apply(p)?;
         for (i, r) in p.rlimits().iter().flatten().enumerate() {
             process::setrlimit(rlimit_resource(r.typ()), r.soft(), r.hard())
                 .context(|| format!("process.rlimits[{i}] ({:?}): setrlimit", r.typ()))?;

@@ -163,6 +163,11 @@ fn setup(cfg: &InitConfig, chan: &Channel) -> Result<Parked> {
     let program = find_program(arg0, &env, &cwd)?;
     check_fifo_writable(&fifo_path)?;
     super::personality::apply(spec.linux().as_ref().and_then(|l| l.personality().as_ref()))?;
+    super::memory_policy::apply(
+        spec.linux()
+            .as_ref()
+            .and_then(|l| l.memory_policy().as_ref()),
+    )?;
     // Last, so the runtime's own setup never runs under the process's limits (a small
     // RLIMIT_NOFILE would make it fail); still before the park, so a bad value fails `create`.
     Identity::apply_limits(proc_)?;

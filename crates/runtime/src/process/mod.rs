@@ -3,8 +3,12 @@
 //! exec fifo until `start`, then becomes the user's process.
 
 pub mod channel;
+pub mod cpu_affinity;
 pub mod exec;
 pub mod identity;
 pub mod init;
+pub mod list_format;
+pub mod memory_policy;
 pub mod personality;
+pub mod scheduling;
 pub mod spawn;

@@ -48,6 +48,8 @@ pub(super) fn validate(spec: &Spec) -> Check {
         linux_paths(linux)?;
         unsupported_linux(linux)?;
         personality(linux)?;
+        crate::process::memory_policy::check(linux)
+            .or_else(|(field, problem)| fail(field, problem))?;
     }
     hooks(spec)
 }
@@ -91,16 +93,9 @@ pub(super) fn process(p: &Process) -> Check {
         }
     }
     lsm_labels(p)?;
-    if p.io_priority().is_some() {
-        return fail("process.ioPriority", NOT_SUPPORTED);
-    }
-    if p.scheduler().is_some() {
-        return fail("process.scheduler", NOT_SUPPORTED);
-    }
-    if p.exec_cpu_affinity().is_some() {
-        return fail("process.execCPUAffinity", NOT_SUPPORTED);
-    }
-    Ok(())
+    use crate::process::{cpu_affinity, scheduling};
+    scheduling::check(p).or_else(|(field, problem)| fail(field, problem))?;
+    cpu_affinity::check(p).or_else(|(field, problem)| fail(field, problem))
 }
 
 /// Environment entries become execve's envp: each must be NAME=VALUE with a name.
@@ -394,7 +389,6 @@ fn sysctl_namespace(key: &str) -> Option<LinuxNamespaceType> {
 fn unsupported_linux(linux: &Linux) -> Check {
     let fields = [
         ("linux.intelRdt", linux.intel_rdt().is_some()),
-        ("linux.memoryPolicy", linux.memory_policy().is_some()),
         (
             "linux.netDevices",
             linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()),
@@ -667,25 +661,118 @@ mod tests {
     }
 
     #[test]
+    fn scheduler_checks_name_the_field() {
+        let sched = |s: Value| check(|v| v["process"]["scheduler"] = s);
+        assert_eq!(sched(json!({"policy": "SCHED_BATCH", "nice": 5})), "ok");
+        assert_eq!(sched(json!({"policy": "SCHED_FIFO", "priority": 10})), "ok");
+        let dl = json!({"policy": "SCHED_DEADLINE", "runtime": 1, "deadline": 2, "period": 3});
+        assert_eq!(sched(dl), "ok");
+        let flags = [
+            "SCHED_FLAG_RESET_ON_FORK",
+            "SCHED_FLAG_DL_OVERRUN",
+            "SCHED_FLAG_RECLAIM",
+        ];
+        assert_eq!(
+            sched(json!({"policy": "SCHED_OTHER", "flags": flags})),
+            "ok"
+        );
+        assert_eq!(
+            sched(json!({"policy": "SCHED_OTHER", "nice": 20})),
+            "process.scheduler.nice: 20 is outside -20..19"
+        );
+        assert_eq!(
+            sched(json!({"policy": "SCHED_OTHER", "priority": 1})),
+            "process.scheduler.priority: only SCHED_FIFO and SCHED_RR take a priority, not SCHED_OTHER"
+        );
+        assert_eq!(
+            sched(json!({"policy": "SCHED_RR"})),
+            "process.scheduler.priority: SCHED_RR needs a priority in 1..99, not 0"
+        );
+        assert_eq!(
+            sched(json!({"policy": "SCHED_BATCH", "period": 100})),
+            "process.scheduler.period: only SCHED_DEADLINE takes it, not SCHED_BATCH"
+        );
+        assert_eq!(
+            sched(json!({"policy": "SCHED_FAST"})),
+            r#"process.scheduler.policy: unknown scheduler policy "SCHED_FAST""#
+        );
+        assert_eq!(
+            sched(json!({"policy": "SCHED_OTHER", "flags": ["SCHED_FLAG_X"]})),
+            r#"process.scheduler.flags[0]: unknown scheduler flag "SCHED_FLAG_X""#
+        );
+    }
+
+    #[test]
+    fn io_priority_and_cpu_affinity_checks_name_the_field() {
+        let io = |x: Value| check(|v| v["process"]["ioPriority"] = x);
+        assert_eq!(
+            io(json!({"class": "IOPRIO_CLASS_IDLE", "priority": 7})),
+            "ok"
+        );
+        assert_eq!(
+            io(json!({"class": "IOPRIO_CLASS_BE", "priority": 8})),
+            "process.ioPriority.priority: 8 is outside 0..7"
+        );
+        assert_eq!(
+            io(json!({"class": "IOPRIO_CLASS_NONE", "priority": 0})),
+            r#"process.ioPriority.class: unknown I/O priority class "IOPRIO_CLASS_NONE""#
+        );
+        let aff = |x: Value| check(|v| v["process"]["execCPUAffinity"] = x);
+        assert_eq!(aff(json!({"initial": "0", "final": "0-1,3"})), "ok");
+        // Empty is omitted, as the spec says (oci-spec alone would refuse it).
+        assert_eq!(aff(json!({"initial": "0", "final": ""})), "ok");
+        assert_eq!(
+            aff(json!({"final": "2-1"})),
+            r#"process.execCPUAffinity.final: "2-1": range "2-1" runs backwards"#
+        );
+        assert_eq!(
+            aff(json!({"initial": "0-5000"})),
+            r#"process.execCPUAffinity.initial: "0-5000": 5000 is above the largest, 1023"#
+        );
+    }
+
+    #[test]
+    fn memory_policy_checks_name_the_field() {
+        let mp = |x: Value| check(|v| v["linux"]["memoryPolicy"] = x);
+        assert_eq!(mp(json!({"mode": "MPOL_BIND", "nodes": "0"})), "ok");
+        assert_eq!(mp(json!({"mode": "MPOL_PREFERRED"})), "ok");
+        let flags = ["MPOL_F_STATIC_NODES"];
+        assert_eq!(
+            mp(json!({"mode": "MPOL_INTERLEAVE", "nodes": "0-1", "flags": flags})),
+            "ok"
+        );
+        assert_eq!(
+            mp(json!({"mode": "MPOL_BIND"})),
+            "linux.memoryPolicy.nodes: MPOL_BIND needs at least one node"
+        );
+        assert_eq!(
+            mp(json!({"mode": "MPOL_LOCAL", "nodes": "0"})),
+            "linux.memoryPolicy.nodes: MPOL_LOCAL takes no nodes"
+        );
+        assert_eq!(
+            mp(json!({"mode": "MPOL_DEFAULT", "flags": flags})),
+            "linux.memoryPolicy.flags: MPOL_DEFAULT takes no flags"
+        );
+        let both = ["MPOL_F_STATIC_NODES", "MPOL_F_RELATIVE_NODES"];
+        assert_eq!(
+            mp(json!({"mode": "MPOL_BIND", "nodes": "0", "flags": both})),
+            "linux.memoryPolicy.flags: MPOL_F_STATIC_NODES and MPOL_F_RELATIVE_NODES exclude each other"
+        );
+        assert_eq!(
+            mp(json!({"mode": "MPOL_BIND", "nodes": "zero"})),
+            r#"linux.memoryPolicy.nodes: "zero" is not a list such as "0-3,7""#
+        );
+        assert_eq!(
+            mp(json!({"mode": "MPOL_FIRST_TOUCH"})),
+            r#"linux.memoryPolicy.mode: unknown memory policy mode "MPOL_FIRST_TOUCH""#
+        );
+    }
+
+    #[test]
     fn unsupported_fields_are_refused_by_name() {
         let cases = [
             ("/linux/intelRdt", json!({"closID": "x"}), "linux.intelRdt"),
-            (
-                "/linux/memoryPolicy",
-                json!({"mode": "MPOL_BIND", "nodes": "0"}),
-                "linux.memoryPolicy",
-            ),
             ("/linux/netDevices", json!({"eth0": {}}), "linux.netDevices"),
-            (
-                "/process/ioPriority",
-                json!({"class": "IOPRIO_CLASS_IDLE"}),
-                "process.ioPriority",
-            ),
-            (
-                "/process/scheduler",
-                json!({"policy": "SCHED_OTHER"}),
-                "process.scheduler",
-            ),
         ];
         for (pointer, value, field) in cases {
             let got = check(|v| {
