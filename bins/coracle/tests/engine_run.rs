@@ -591,11 +591,41 @@ fn security_opt_no_new_privileges_and_a_seccomp_profile() {
     assert_one_error(&out, 125, "SCMP_ACT_BOGUS");
     for bad in [
         "seccomp=/no/such/profile.json",
-        "label=disable",
-        "apparmor=x",
+        "label=type:spc_t",
+        "systempaths=unconfined",
     ] {
         let out = env.output(&["run", "--rm", "--security-opt", bad, IMAGE, "true"]);
         assert_one_error(&out, 125, "--security-opt");
+    }
+    // What Docker and Podman scripts pass to turn off what coracle does not do: accepted.
+    for what_we_do in ["apparmor=unconfined", "label=disable"] {
+        let out = env.output(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--security-opt",
+            what_we_do,
+            IMAGE,
+            "true",
+        ]);
+        assert_eq!(code(&out), 0, "{what_we_do}: {}", stderr(&out));
+    }
+    // A profile reaches the runtime, which applies it or says why not (this host has no
+    // AppArmor: the AppArmor guest, tests/v2/run.sh --lsm, proves the runtime's side).
+    if !std::path::Path::new("/sys/module/apparmor/parameters/enabled").exists() {
+        let out = env.output(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--security-opt",
+            "apparmor=coracle-test-none",
+            IMAGE,
+            "true",
+        ]);
+        assert_one_error(&out, 125, "AppArmor is not enabled");
+        assert!(ids(&env).is_empty(), "a container was left");
     }
     assert_store_empty(&env);
 }

@@ -26,6 +26,7 @@ pub mod record;
 pub mod request;
 pub mod restart;
 pub mod seccomp;
+pub mod security_opt;
 pub mod spec;
 pub mod volumes;
 

@@ -1,7 +1,7 @@
 //! What `create`/`run` were asked for: the flags, kept in the record (so `start` can attach
 //! the networks again) and checked before anything exists.
 
-use super::seccomp::Seccomp;
+use super::security_opt::SecurityOpts;
 use super::{Error, Result};
 use crate::network::{PortMapping, DEFAULT_NETWORK, HOST, NONE};
 use serde::{Deserialize, Serialize};
@@ -108,36 +108,9 @@ impl Request {
         super::restart::Policy::parse(self.restart.as_deref())
     }
 
-    /// `--security-opt` values: (no_new_privileges, the seccomp filter to use).
-    pub fn security(&self) -> Result<(bool, Seccomp)> {
-        let mut nnp = false;
-        let mut seccomp = Seccomp::Default;
-        for o in &self.security_opt {
-            let bad = |why: String| Error::Invalid(format!("--security-opt {o:?}: {why}"));
-            let (k, v) = o.split_once(['=', ':']).unwrap_or((o, ""));
-            match (k, v) {
-                ("no-new-privileges", "" | "true") => nnp = true,
-                ("no-new-privileges", "false") => nnp = false,
-                ("seccomp", "unconfined") => seccomp = Seccomp::Unconfined,
-                ("seccomp", path) if !path.is_empty() => {
-                    let text = std::fs::read_to_string(path).map_err(|e| bad(format!("{path}: {e}")))?;
-                    let v: serde_json::Value =
-                        serde_json::from_str(&text).map_err(|e| bad(format!("{path}: {e}")))?;
-                    if !v["defaultAction"].is_string() {
-                        return Err(bad(format!(
-                            "{path}: not a seccomp profile (no defaultAction)"
-                        )));
-                    }
-                    seccomp = Seccomp::Profile(v);
-                }
-                _ => {
-                    return Err(bad(
-                        "expected no-new-privileges[:true|false], seccomp=unconfined or seccomp=FILE (others are not supported yet)".into(),
-                    ))
-                }
-            }
-        }
-        Ok((nnp, seccomp))
+    /// `--security-opt` values.
+    pub fn security(&self) -> Result<SecurityOpts> {
+        super::security_opt::parse(&self.security_opt)
     }
 
     /// `--tmpfs` as (destination, mount options): Docker's defaults (noexec, nosuid, nodev)

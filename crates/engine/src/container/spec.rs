@@ -75,11 +75,14 @@ pub fn apply(spec: &mut Value, req: &Request, hostname: &str, mounts: &[Mount]) 
     }
     let caps = capabilities(req)?;
     p["capabilities"] = json!({ "bounding": caps, "effective": caps, "permitted": caps });
-    let (nnp, seccomp) = req.security()?;
-    if nnp {
+    let security = req.security()?;
+    if security.no_new_privileges {
         p["noNewPrivileges"] = json!(true);
     }
-    match seccomp {
+    if let Some(profile) = security.apparmor {
+        p["apparmorProfile"] = json!(profile);
+    }
+    match security.seccomp {
         Seccomp::Default => spec["linux"]["seccomp"] = default_profile(&caps),
         Seccomp::Profile(profile) => spec["linux"]["seccomp"] = profile,
         Seccomp::Unconfined => {
