@@ -176,7 +176,11 @@ pub enum VolumeCommand {
     Create { name: String },
     /// List volumes.
     #[command(alias = "list")]
-    Ls,
+    Ls {
+        /// Only the names.
+        #[arg(short, long)]
+        quiet: bool,
+    },
     /// Show volumes as JSON.
     Inspect {
         #[arg(required = true)]
@@ -205,7 +209,11 @@ pub enum NetworkCommand {
     },
     /// List networks.
     #[command(alias = "list")]
-    Ls,
+    Ls {
+        /// Only the names.
+        #[arg(short, long)]
+        quiet: bool,
+    },
     /// Show networks as JSON.
     Inspect {
         #[arg(required = true)]

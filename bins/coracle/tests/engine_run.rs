@@ -297,9 +297,24 @@ fn a_port_in_use_is_refused_with_nothing_left() {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     let spec = format!("127.0.0.1:{port}:80");
-    let out = env.output(&["run", "--rm", "-p", &spec, IMAGE, "true"]);
+    // The named volume made for it goes too; one that existed stays.
+    env.ok(&["volume", "create", "keptvol"]);
+    let out = env.output(&[
+        "run",
+        "--rm",
+        "-p",
+        &spec,
+        "-v",
+        "portvol:/data",
+        "-v",
+        "keptvol:/kept",
+        IMAGE,
+        "true",
+    ]);
     assert_one_error(&out, 125, &port.to_string());
     assert!(ids(&env).is_empty());
+    assert_eq!(env.ok(&["volume", "ls", "-q"]), "keptvol\n");
+    env.ok(&["volume", "rm", "keptvol"]);
     assert_store_empty(&env);
 }
 

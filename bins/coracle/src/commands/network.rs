@@ -1,4 +1,4 @@
-//! `network create [--subnet CIDR] NAME`, `network ls`, `network inspect NAME...`,
+//! `network create [--subnet CIDR] NAME`, `network ls [-q]`, `network inspect NAME...`,
 //! `network rm NAME...`: the engine's network store (definitions under the store root).
 
 use crate::cli::NetworkCommand;
@@ -18,7 +18,16 @@ pub fn run(engine: &Engine, cmd: &NetworkCommand) -> i32 {
             }
             Err(e) => fail(e),
         },
-        NetworkCommand::Ls => match nets.list() {
+        NetworkCommand::Ls { quiet: true } => match nets.list() {
+            Ok(list) => {
+                for n in list {
+                    out!("{}", n.name);
+                }
+                0
+            }
+            Err(e) => fail(e),
+        },
+        NetworkCommand::Ls { quiet: false } => match nets.list() {
             Ok(list) => {
                 out!("{:<24}{:<10}{:<20}", "NAME", "DRIVER", "SUBNET");
                 for n in list {

@@ -37,7 +37,7 @@ pub fn run(engine: &Engine, args: &RunArgs, config: &Config) -> i32 {
         }
         Err(e) => {
             if let Ok(lock) = record::lock(engine) {
-                let _ = ops::remove_with_volumes(engine, &rec.id, &lock);
+                let _ = ops::remove_failed_run(engine, &rec.id, &lock);
             }
             engine_fail(&e, e.exit_code())
         }

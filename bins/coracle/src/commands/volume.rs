@@ -1,4 +1,4 @@
-//! `volume create|ls|inspect|rm|prune [-a]`: volumes under the store root.
+//! `volume create|ls [-q]|inspect|rm|prune [-a]`: volumes under the store root.
 
 use super::engine_fail;
 use crate::cli::VolumeCommand;
@@ -13,11 +13,17 @@ pub fn run(engine: &Engine, cmd: &VolumeCommand) -> i32 {
             }
             Err(e) => engine_fail(&e, 1),
         },
-        VolumeCommand::Ls => match volumes::list(engine) {
+        VolumeCommand::Ls { quiet } => match volumes::list(engine) {
             Ok(names) => {
-                out!("DRIVER    VOLUME NAME");
+                if !quiet {
+                    out!("DRIVER    VOLUME NAME");
+                }
                 for n in names {
-                    out!("local     {n}");
+                    if *quiet {
+                        out!("{n}");
+                    } else {
+                        out!("local     {n}");
+                    }
                 }
                 0
             }

@@ -24,6 +24,10 @@ pub struct Mount {
     /// Made for this container (not named by the user): `rm -v` and `--rm` remove it.
     #[serde(default)]
     pub anonymous: bool,
+    /// Its volume did not exist before this container's create (anonymous, or named and made
+    /// on first use): a `run` that cannot start removes it again.
+    #[serde(default)]
+    pub made: bool,
 }
 
 impl Mount {
@@ -66,18 +70,19 @@ pub fn prepare(
                 destination: b.destination.clone(),
                 rw: !b.read_only,
                 anonymous: false,
+                made: false,
             },
             Source::Volume(name) => {
                 let (data, new) = volumes::ensure(engine, name, &volumes::Meta::default())?;
                 if new {
                     made.push(name.clone());
                 }
-                volume(name, data, &b.destination, !b.read_only, false)
+                volume(name, data, &b.destination, !b.read_only, false, new)
             }
             Source::Anonymous => {
                 let (name, data) = volumes::create_anonymous(engine, cid)?;
                 made.push(name.clone());
-                volume(&name, data, &b.destination, !b.read_only, true)
+                volume(&name, data, &b.destination, !b.read_only, true, true)
             }
         };
         if let (Some(name), false) = (&m.name, b.nocopy) {
@@ -96,12 +101,12 @@ pub fn prepare(
         let (name, data) = volumes::create_anonymous(engine, cid)?;
         made.push(name.clone());
         copy_up::fill(rootfs, &dst, &name, &data)?;
-        out.push(volume(&name, data, &dst, true, true));
+        out.push(volume(&name, data, &dst, true, true, true));
     }
     Ok(out)
 }
 
-fn volume(name: &str, data: PathBuf, dst: &str, rw: bool, anonymous: bool) -> Mount {
+fn volume(name: &str, data: PathBuf, dst: &str, rw: bool, anonymous: bool, made: bool) -> Mount {
     Mount {
         kind: "volume".into(),
         name: Some(name.into()),
@@ -109,6 +114,7 @@ fn volume(name: &str, data: PathBuf, dst: &str, rw: bool, anonymous: bool) -> Mo
         destination: dst.into(),
         rw,
         anonymous,
+        made,
     }
 }
 

@@ -137,7 +137,7 @@ pub fn create(engine: &Engine, req: &Request) -> Result<Record> {
     })();
     if made.is_err() {
         let _ = remove_files(engine, &cid, &lock);
-        super::volumes::remove_made(engine, &new_volumes);
+        super::volumes::remove_new(engine, &new_volumes);
     }
     made
 }
@@ -406,13 +406,28 @@ pub fn remove_files(engine: &Engine, id: &str, _lock: &Lock) -> Result<()> {
     }
 }
 
-/// [`remove_files`], then the container's anonymous volumes (`rm -v`, `--rm`, a `run` whose
-/// container could not start), as its record lists them.
+/// [`remove_files`], then the container's anonymous volumes (`rm -v`, `--rm`), as its record
+/// lists them.
 pub fn remove_with_volumes(engine: &Engine, id: &str, lock: &Lock) -> Result<()> {
+    remove_with(engine, id, lock, super::volumes::remove_anonymous)
+}
+
+/// Undo a `run` whose start failed: the container and every volume its create made (named
+/// ones made on first use too: nothing of that `run` is left).
+pub fn remove_failed_run(engine: &Engine, id: &str, lock: &Lock) -> Result<()> {
+    remove_with(engine, id, lock, super::volumes::remove_made)
+}
+
+fn remove_with(
+    engine: &Engine,
+    id: &str,
+    lock: &Lock,
+    volumes: fn(&Engine, &Record, &Lock) -> Result<()>,
+) -> Result<()> {
     let rec = record::load(engine, id).ok();
     remove_files(engine, id, lock)?;
     match rec {
-        Some(rec) => super::volumes::remove_anonymous(engine, &rec, lock),
+        Some(rec) => volumes(engine, &rec, lock),
         None => Ok(()),
     }
 }

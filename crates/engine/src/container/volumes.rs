@@ -202,9 +202,25 @@ pub fn prune(engine: &Engine, all: bool) -> Result<Vec<String>> {
 
 /// The anonymous volumes this container made (`rm -v`, `--rm`), unless another container
 /// mounts one too; never a volume it named. `rec` is the removed container's record.
-pub fn remove_anonymous(engine: &Engine, rec: &Record, _lock: &Lock) -> Result<()> {
+pub fn remove_anonymous(engine: &Engine, rec: &Record, lock: &Lock) -> Result<()> {
+    remove_own(engine, rec, lock, |m| m.anonymous)
+}
+
+/// Every volume this container's create made, named ones included: what a `run` that could
+/// not start leaves behind otherwise.
+pub fn remove_made(engine: &Engine, rec: &Record, lock: &Lock) -> Result<()> {
+    remove_own(engine, rec, lock, |m| m.made)
+}
+
+/// The volumes of `rec`'s mounts that `which` picks, unless another container mounts one.
+fn remove_own(
+    engine: &Engine,
+    rec: &Record,
+    _lock: &Lock,
+    which: impl Fn(&super::mounts::Mount) -> bool,
+) -> Result<()> {
     let mut others: Option<HashSet<String>> = None;
-    for m in rec.mounts.iter().filter(|m| m.anonymous) {
+    for m in rec.mounts.iter().filter(|m| which(m)) {
         let Some(name) = &m.name else { continue };
         let others = match &mut others {
             Some(o) => o,
@@ -224,7 +240,7 @@ pub fn remove_anonymous(engine: &Engine, rec: &Record, _lock: &Lock) -> Result<(
 }
 
 /// Undo the volumes a failed `create` made (the caller holds the lock; no record names them).
-pub fn remove_made(engine: &Engine, names: &[String]) {
+pub fn remove_new(engine: &Engine, names: &[String]) {
     for n in names {
         if id::validate_name(n).is_ok() {
             let _ = remove_dir(&dir(engine).join(n));
