@@ -89,6 +89,8 @@ fn published_port_answers_and_peers_reach_each_other_by_name() {
         ip_forward: std::fs::read_to_string(IP_FORWARD).ok(),
     };
     let net = cleanup.network.clone();
+    let names = env.ok(&["network", "ls", "-q"]);
+    assert!(names.lines().any(|n| n == net), "network ls -q: {names}");
     let port = free_port();
     let publish = format!("127.0.0.1:{port}:80");
     let id = env
