@@ -548,18 +548,25 @@ fn the_default_seccomp_profile_refuses_namespaces_unless_unconfined_or_sys_admin
 #[test]
 fn security_opt_no_new_privileges_and_a_seccomp_profile() {
     let env = env();
-    let out = env.output(&[
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        "--security-opt",
+    // `run --rm --network none --security-opt OPT IMAGE CMD...`
+    let with = |opt: &str, cmd: &[&str]| {
+        let mut args = vec![
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--security-opt",
+            opt,
+            IMAGE,
+        ];
+        args.extend_from_slice(cmd);
+        env.output(&args)
+    };
+    let sh = |script| ["sh", "-c", script];
+    let out = with(
         "no-new-privileges",
-        IMAGE,
-        "sh",
-        "-c",
-        "grep NoNewPrivs /proc/self/status",
-    ]);
+        &sh("grep NoNewPrivs /proc/self/status"),
+    );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(stdout(&out).split_whitespace().nth(1), Some("1"));
     let profile = env.path("seccomp.json");
@@ -569,18 +576,10 @@ fn security_opt_no_new_privileges_and_a_seccomp_profile() {
     )
     .unwrap();
     let opt = format!("seccomp={}", profile.display());
-    let out = env.output(&[
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        "--security-opt",
+    let out = with(
         &opt,
-        IMAGE,
-        "sh",
-        "-c",
-        "mkdir /tmp/d 2>/dev/null && echo made || echo refused",
-    ]);
+        &sh("mkdir /tmp/d 2>/dev/null && echo made || echo refused"),
+    );
     assert_eq!(
         (code(&out), stdout(&out).as_str()),
         (0, "refused\n"),
@@ -593,52 +592,23 @@ fn security_opt_no_new_privileges_and_a_seccomp_profile() {
         r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_BOGUS"}]}"#,
     )
     .unwrap();
-    let out = env.output(&[
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        "--security-opt",
-        &opt,
-        IMAGE,
-        "true",
-    ]);
-    assert_one_error(&out, 125, "SCMP_ACT_BOGUS");
+    assert_one_error(&with(&opt, &["true"]), 125, "SCMP_ACT_BOGUS");
     for bad in [
         "seccomp=/no/such/profile.json",
         "label=type:spc_t",
         "systempaths=unconfined",
     ] {
-        let out = env.output(&["run", "--rm", "--security-opt", bad, IMAGE, "true"]);
-        assert_one_error(&out, 125, "--security-opt");
+        assert_one_error(&with(bad, &["true"]), 125, "--security-opt");
     }
     // What Docker and Podman scripts pass to turn off what coracle does not do: accepted.
     for what_we_do in ["apparmor=unconfined", "label=disable"] {
-        let out = env.output(&[
-            "run",
-            "--rm",
-            "--network",
-            "none",
-            "--security-opt",
-            what_we_do,
-            IMAGE,
-            "true",
-        ]);
+        let out = with(what_we_do, &["true"]);
         assert_eq!(code(&out), 0, "{what_we_do}: {}", stderr(&out));
     }
     // A profile reaches the runtime, which applies it or says why not (this host has no
     // AppArmor: the AppArmor guest, tests/v2/run.sh --lsm, proves the runtime's side).
     if !std::path::Path::new("/sys/module/apparmor/parameters/enabled").exists() {
-        let out = env.output(&[
-            "run",
-            "--rm",
-            "--network",
-            "none",
-            "--security-opt",
-            "apparmor=coracle-test-none",
-            IMAGE,
-            "true",
-        ]);
+        let out = with("apparmor=coracle-test-none", &["true"]);
         assert_one_error(&out, 125, "AppArmor is not enabled");
         assert!(ids(&env).is_empty(), "a container was left");
     }
