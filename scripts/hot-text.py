@@ -87,7 +87,7 @@ def read_map(path):
             addr, size, indent, rest = int(m.group(1), 16), int(m.group(2), 16), len(m.group(3)), m.group(4)
             if indent == 0:
                 out = rest
-            elif out not in (".text", ".text.hot"):
+            elif out not in (".text", ".text.hot", ".text.warm"):
                 continue
             elif ":(" in rest:
                 file, name = rest.rsplit(":(", 1)

@@ -43,8 +43,13 @@ fi
 target=x86_64-unknown-linux-gnu
 # coracle is static too: it is also the containers' `--init` (a copy bind-mounted into images that
 # have no loader or libc of their own) and the device binary.
-RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" \
-  cargo build --release --target "$target" -p coracle-runtime -p coracle
+# Two builds, not one: built together, cargo unifies the dependencies' features for both, which
+# changes coracle-runtime's symbol names and so unpacks its hot-text layout (hot-text.ld names
+# the functions of a coracle-runtime built alone, as scripts/hot-text.py builds it).
+for pkg in coracle-runtime coracle; do
+  RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" \
+    cargo build --release --target "$target" -p "$pkg"
+done
 for bin in coracle-runtime coracle; do
   install -m 0755 "${CARGO_TARGET_DIR:-target}/$target/release/$bin" /usr/local/bin/$bin
   echo "installed: $(file -b /usr/local/bin/$bin | cut -d, -f1-5)"

@@ -70,16 +70,16 @@ pub fn parse_process(text: &[u8], file: &str) -> Result<oci_spec::runtime::Proce
     Ok(p)
 }
 
-/// The typed parse, through a JSON value only when the process object (at `process`) needs
-/// oci_spec_compat's fixes.
+/// The typed parse, of oci_spec_compat's fixed text when the process object (at `process`)
+/// needs it. Always from bytes: deserializing the typed spec from a `Value` as well would
+/// build a second copy of its whole deserializer into the binary (~0.4 MB).
 fn typed<T: serde::de::DeserializeOwned>(
     text: &[u8],
     process: &str,
 ) -> std::result::Result<T, serde_path_to_error::Error<serde_json::Error>> {
-    match oci_spec_compat::fixed(text, process) {
-        Some(doc) => serde_path_to_error::deserialize(doc),
-        None => serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(text)),
-    }
+    let fixed = oci_spec_compat::fixed(text, process).and_then(|doc| serde_json::to_vec(&doc).ok());
+    let text = fixed.as_deref().unwrap_or(text);
+    serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(text))
 }
 
 /// The checks config.json's process gets, for a process built another way (`exec`'s flags).
