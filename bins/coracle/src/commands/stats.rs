@@ -168,14 +168,16 @@ fn sample(engine: &Engine, r: &Record) -> Option<Sample> {
     let v = driver.stats(&r.id).ok()?;
     let d = &v["data"];
     let n = |x: &serde_json::Value| x.as_u64().unwrap_or(0);
-    let members = || driver.pids(&r.id).unwrap_or_default();
-    let mut pids = n(&d["pids"]["current"]);
-    if pids == 0 {
-        pids = members().len() as u64;
-    }
-    let mut mem = n(&d["memory"]["usage"]["usage"]);
-    if mem == 0 {
-        mem = members().iter().map(|&p| proportional_memory(p)).sum();
+    let (mut pids, mut mem) = (n(&d["pids"]["current"]), n(&d["memory"]["usage"]["usage"]));
+    // The cgroup's members, read once, only when a counter is missing.
+    if pids == 0 || mem == 0 {
+        let members = driver.pids(&r.id).unwrap_or_default();
+        if pids == 0 {
+            pids = members.len() as u64;
+        }
+        if mem == 0 {
+            mem = members.iter().map(|&p| proportional_memory(p)).sum();
+        }
     }
     let mut limit = n(&d["memory"]["usage"]["limit"]);
     if let Some(host) = host_memory().filter(|&h| limit == 0 || limit > h) {
